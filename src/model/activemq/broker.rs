@@ -1,0 +1,487 @@
+//! The broker side of one ActiveMQ queue: `Queue` dispatch and `PrefetchSubscription`
+//! windows (semantics.md A5, A6, A7).
+//!
+//! The broker is modelled as taking no time: every command is applied, and every dispatch it
+//! triggers is made, at the instant the command arrives. It reports what it did through
+//! [`BrokerEffect`]s; it knows nothing about clients, networks or metrics.
+
+use crate::model::activemq::ack::{AckType, MessageAck};
+use crate::model::message::{MessageId, MessageRef};
+use std::collections::VecDeque;
+
+/// Index of a subscription (one per consumer connection; a restarted consumer gets a new one).
+pub type SubscriptionId = usize;
+
+/// Something the broker did that the rest of the model must react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerEffect {
+    /// A message was dispatched to a subscription (it travels to the consumer now).
+    Dispatched { subscription: SubscriptionId, message: MessageRef },
+    /// A consuming ack deleted the message from the store.
+    Consumed { id: MessageId },
+    /// A POISON ack sent the message to the DLQ (`ActiveMQ.DLQ`, A4.1).
+    DeadLettered { id: MessageId },
+}
+
+/// Why an ack could not be applied. The real broker throws a `JMSException` back to the client
+/// (or logs "Could not correlate"); in this model, whose clients are faithful, it means a bug.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AckError {
+    #[error("ack for subscription {0} that does not exist")]
+    UnknownSubscription(SubscriptionId),
+    #[error("unmatched acknowledge {ack:?}: {reason}")]
+    Unmatched { ack: MessageAck, reason: &'static str },
+}
+
+/// `PrefetchSubscription`: one consumer's window on the queue.
+#[derive(Debug, Clone)]
+pub struct PrefetchSubscription {
+    /// The consumer instance this subscription belongs to.
+    pub consumer: usize,
+    pub prefetch: u32,
+    /// `prefetchExtension`.
+    pub extension: u32,
+    /// Dispatched and not yet acknowledged, in dispatch order.
+    pub dispatched: VecDeque<MessageRef>,
+}
+
+impl PrefetchSubscription {
+    fn new(consumer: usize, prefetch: u32) -> Self {
+        Self { consumer, prefetch, extension: 0, dispatched: VecDeque::new() }
+    }
+
+    /// `PrefetchSubscription.isFull()`: `dispatched − ext ≥ P`, or with prefetch 0 `ext == 0`
+    /// (A6.1, A1.5).
+    pub fn is_full(&self) -> bool {
+        if self.prefetch == 0 {
+            self.extension == 0
+        } else {
+            self.dispatched.len() as u64 >= self.prefetch as u64 + self.extension as u64
+        }
+    }
+
+    /// Position of `id` in the dispatched list.
+    fn position(&self, id: MessageId) -> Option<usize> {
+        self.dispatched.iter().position(|m| m.id == id)
+    }
+
+    /// The contiguous dispatched range an ack names: from `first` (or the head) to `last`.
+    fn range(&self, ack: &MessageAck) -> Result<std::ops::Range<usize>, AckError> {
+        let unmatched = |reason| AckError::Unmatched { ack: *ack, reason };
+        let start = match ack.first {
+            None => 0,
+            Some(first) => self.position(first).ok_or(unmatched("first message not dispatched"))?,
+        };
+        let end = self.dispatched.iter().skip(start).position(|m| m.id == ack.last)
+            .ok_or(unmatched("last message not dispatched after the first"))?;
+        Ok(start..start + end + 1)
+    }
+}
+
+/// One ActiveMQ queue and its subscriptions.
+#[derive(Debug)]
+pub struct Queue {
+    /// Never-dispatched messages, FIFO (the store cursor).
+    pending: VecDeque<MessageRef>,
+    /// `QueueDispatchPendingList.redeliveredWaitingDispatch`: messages taken back from a lost
+    /// consumer; dispatched before any never-dispatched message (A5.1).
+    redelivered_waiting: VecDeque<MessageRef>,
+    /// Every subscription ever made, by id; `None` once removed.
+    subscriptions: Vec<Option<PrefetchSubscription>>,
+    /// The consumer list in dispatch order; rotated for round robin (A7.4).
+    consumer_list: Vec<SubscriptionId>,
+    /// Largest dispatched-list length each subscription reached (kept after removal).
+    peak_dispatched: Vec<usize>,
+    /// `PolicyEntry.usePrefetchExtension`.
+    use_prefetch_extension: bool,
+}
+
+impl Queue {
+    pub fn new(use_prefetch_extension: bool) -> Self {
+        Self {
+            pending: VecDeque::new(),
+            redelivered_waiting: VecDeque::new(),
+            subscriptions: Vec::new(),
+            consumer_list: Vec::new(),
+            peak_dispatched: Vec::new(),
+            use_prefetch_extension,
+        }
+    }
+
+    /// Messages waiting in the broker for a consumer (not dispatched).
+    pub fn waiting(&self) -> usize {
+        self.pending.len() + self.redelivered_waiting.len()
+    }
+
+    /// Largest number of unacknowledged messages subscription `id` ever held.
+    pub fn peak_dispatched(&self, id: SubscriptionId) -> usize {
+        self.peak_dispatched.get(id).copied().unwrap_or(0)
+    }
+
+    pub fn subscription(&self, id: SubscriptionId) -> Option<&PrefetchSubscription> {
+        self.subscriptions.get(id).and_then(|s| s.as_ref())
+    }
+
+    /// Live subscriptions.
+    pub fn subscriptions(&self) -> impl Iterator<Item = (SubscriptionId, &PrefetchSubscription)> {
+        self.subscriptions.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+    }
+
+    /// Every message the broker holds: waiting, or dispatched and unacknowledged.
+    pub fn held_messages(&self) -> impl Iterator<Item = &MessageRef> {
+        self.pending
+            .iter()
+            .chain(self.redelivered_waiting.iter())
+            .chain(self.subscriptions().flat_map(|(_, s)| s.dispatched.iter()))
+    }
+
+    /// `Queue.send`: a message is accepted and dispatched if a consumer has room.
+    pub fn enqueue(&mut self, message: MessageRef, effects: &mut Vec<BrokerEffect>) {
+        self.pending.push_back(message);
+        self.dispatch(effects);
+    }
+
+    /// `Queue.addSubscription`: the consumer joins the end of the consumer list (all
+    /// consumers have the default priority 0, A7.3).
+    pub fn add_subscription(
+        &mut self,
+        consumer: usize,
+        prefetch: u32,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> SubscriptionId {
+        let id = self.subscriptions.len();
+        self.subscriptions.push(Some(PrefetchSubscription::new(consumer, prefetch)));
+        self.peak_dispatched.push(0);
+        self.consumer_list.push(id);
+        self.dispatch(effects);
+        id
+    }
+
+    /// `Queue.removeSubscription` after a connection drop (`LAST_DELIVERED_UNKNOWN`, A5.2):
+    /// every unacknowledged message of the subscription, dispatched or merely prefetched, gets
+    /// `redeliveryCounter++` and joins the redelivery list, ahead of never-dispatched
+    /// messages (A5.1). Returns how many messages were taken back.
+    pub fn remove_subscription_on_connection_drop(
+        &mut self,
+        id: SubscriptionId,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> usize {
+        let Some(sub) = self.subscriptions.get_mut(id).and_then(Option::take) else {
+            return 0;
+        };
+        self.consumer_list.retain(|&s| s != id);
+        let taken = sub.dispatched.len();
+        for mut m in sub.dispatched {
+            m.redelivery_counter += 1;
+            self.redelivered_waiting.push_back(m);
+        }
+        self.dispatch(effects);
+        taken
+    }
+
+    /// `PrefetchSubscription.pullMessage` for a prefetch-0 consumer's `receive()`: the
+    /// extension is set to the pull quantity (1) and a waiting message, if any, is dispatched;
+    /// with no timeout the pull stays armed until one arrives (A1.5).
+    pub fn pull(&mut self, id: SubscriptionId, effects: &mut Vec<BrokerEffect>) {
+        if let Some(Some(sub)) = self.subscriptions.get_mut(id) {
+            if sub.prefetch == 0 {
+                sub.extension = 1;
+                self.dispatch(effects);
+            }
+        }
+    }
+
+    /// `PrefetchSubscription.acknowledge` (A6.2), then `wakeup()` + dispatch.
+    pub fn acknowledge(
+        &mut self,
+        id: SubscriptionId,
+        ack: &MessageAck,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> Result<(), AckError> {
+        let use_ext = self.use_prefetch_extension;
+        let sub = self
+            .subscriptions
+            .get_mut(id)
+            .and_then(|s| s.as_mut())
+            .ok_or(AckError::UnknownSubscription(id))?;
+        // expand/contractPrefetchExtension are no-ops with prefetch 0 or the policy off.
+        let extension_applies = use_ext && sub.prefetch != 0;
+        let contract = |sub: &mut PrefetchSubscription, n: u32| {
+            if extension_applies {
+                sub.extension = sub.extension.saturating_sub(n);
+            }
+        };
+        match ack.ack_type {
+            AckType::Standard => {
+                let range = sub.range(ack)?;
+                // assertAckMatchesDispatched: outside a transaction the count must match.
+                if !ack.in_transaction && range.len() != ack.count as usize {
+                    return Err(AckError::Unmatched { ack: *ack, reason: "count differs from dispatched range" });
+                }
+                // A transacted ack reaches the model together with its commit, so the
+                // removal and the per-node contraction happen now either way.
+                let removed = range.len() as u32;
+                effects.extend(sub.dispatched.drain(range).map(|m| BrokerEffect::Consumed { id: m.id }));
+                contract(sub, removed);
+            }
+            AckType::Individual => {
+                let pos = sub.position(ack.last).ok_or(AckError::Unmatched {
+                    ack: *ack,
+                    reason: "message not dispatched",
+                })?;
+                let m = sub.dispatched.remove(pos).expect("position is in range");
+                contract(sub, 1);
+                effects.push(BrokerEffect::Consumed { id: m.id });
+            }
+            AckType::Delivered => {
+                sub.position(ack.last).ok_or(AckError::Unmatched {
+                    ack: *ack,
+                    reason: "delivered ack for a message not dispatched",
+                })?;
+                if extension_applies {
+                    sub.extension = sub.extension.saturating_add(ack.count);
+                }
+            }
+            AckType::Poison => {
+                let range = sub.range(ack)?;
+                for m in sub.dispatched.drain(range) {
+                    effects.push(BrokerEffect::DeadLettered { id: m.id });
+                }
+                contract(sub, 1);
+            }
+            AckType::Redelivered => {
+                sub.range(ack)?;
+            }
+            AckType::Expired => {
+                return Err(AckError::Unmatched { ack: *ack, reason: "message expiry is not modelled on queues yet" });
+            }
+        }
+        self.dispatch(effects);
+        Ok(())
+    }
+
+    /// `Queue.doActualDispatch` (A7): each waiting message, redeliveries first, goes to the
+    /// first consumer in the list that is not full; the receiver then moves to the end of the
+    /// list (round robin) when there is more than one consumer. Stops when every consumer is
+    /// full or nothing waits.
+    fn dispatch(&mut self, effects: &mut Vec<BrokerEffect>) {
+        while self.waiting() > 0 {
+            let target = self.consumer_list.iter().position(|&s| {
+                !self.subscriptions[s].as_ref().expect("listed subscriptions are live").is_full()
+            });
+            let Some(pos) = target else { return };
+            let message = self
+                .redelivered_waiting
+                .pop_front()
+                .or_else(|| self.pending.pop_front())
+                .expect("waiting() > 0");
+            let id = self.consumer_list[pos];
+            let sub = self.subscriptions[id].as_mut().expect("listed subscriptions are live");
+            sub.dispatched.push_back(message);
+            self.peak_dispatched[id] = self.peak_dispatched[id].max(sub.dispatched.len());
+            if sub.prefetch == 0 {
+                sub.extension = sub.extension.saturating_sub(1);
+            }
+            effects.push(BrokerEffect::Dispatched { subscription: id, message });
+            if self.consumer_list.len() > 1 {
+                let moved = self.consumer_list.remove(pos);
+                self.consumer_list.push(moved);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::SimTime;
+
+    fn msg(id: MessageId) -> MessageRef {
+        MessageRef { id, redelivery_counter: 0, sent_at: SimTime::ZERO }
+    }
+
+    fn dispatched_to(effects: &[BrokerEffect]) -> Vec<(SubscriptionId, MessageId)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched { subscription, message } => Some((*subscription, message.id)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ack(ack_type: AckType, first: MessageId, last: MessageId, count: u32) -> MessageAck {
+        MessageAck { ack_type, first: Some(first), last, count, in_transaction: false }
+    }
+
+    #[test]
+    fn a7_equal_consumers_alternate_one_message_each() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let a = q.add_subscription(0, 10, &mut fx);
+        let b = q.add_subscription(1, 10, &mut fx);
+        for i in 1..=4 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        assert_eq!(dispatched_to(&fx), vec![(a, 1), (b, 2), (a, 3), (b, 4)]);
+    }
+
+    #[test]
+    fn a7_7_an_early_consumer_takes_a_full_prefetch_of_backlog() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        for i in 1..=5 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        let a = q.add_subscription(0, 3, &mut fx);
+        let b = q.add_subscription(1, 3, &mut fx);
+        assert_eq!(dispatched_to(&fx), vec![(a, 1), (a, 2), (a, 3), (b, 4), (b, 5)]);
+    }
+
+    #[test]
+    fn a6_1_window_is_prefetch_plus_extension_minus_dispatched() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 2, &mut fx);
+        for i in 1..=5 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        assert_eq!(dispatched_to(&fx).len(), 2);
+        // DELIVERED(2) widens the window by 2 without removing anything (A6.2).
+        fx.clear();
+        q.acknowledge(s, &ack(AckType::Delivered, 2, 2, 2), &mut fx).unwrap();
+        assert_eq!(dispatched_to(&fx), vec![(s, 3), (s, 4)]);
+        assert_eq!(q.subscription(s).unwrap().extension, 2);
+        // STANDARD for 1..3 removes three nodes and contracts the extension by one each,
+        // flooring at zero: window = 2 + 0 - 1 → one more message.
+        fx.clear();
+        q.acknowledge(s, &ack(AckType::Standard, 1, 3, 3), &mut fx).unwrap();
+        assert_eq!(q.subscription(s).unwrap().extension, 0);
+        assert_eq!(dispatched_to(&fx), vec![(s, 5)]);
+        assert_eq!(q.subscription(s).unwrap().dispatched.len(), 2);
+    }
+
+    #[test]
+    fn a6_2_no_extension_when_the_policy_is_off() {
+        let mut q = Queue::new(false);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 2, &mut fx);
+        for i in 1..=4 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        fx.clear();
+        q.acknowledge(s, &ack(AckType::Delivered, 2, 2, 2), &mut fx).unwrap();
+        assert!(dispatched_to(&fx).is_empty());
+        assert!(q.subscription(s).unwrap().is_full());
+    }
+
+    #[test]
+    fn a6_2_standard_ack_count_must_match_the_range() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 5, &mut fx);
+        for i in 1..=3 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        let err = q.acknowledge(s, &ack(AckType::Standard, 1, 3, 2), &mut fx);
+        assert!(matches!(err, Err(AckError::Unmatched { .. })));
+    }
+
+    #[test]
+    fn a6_2_poison_dead_letters_the_range_and_contracts_once() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 3, &mut fx);
+        for i in 1..=3 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        q.acknowledge(s, &ack(AckType::Delivered, 3, 3, 3), &mut fx).unwrap();
+        fx.clear();
+        q.acknowledge(s, &ack(AckType::Poison, 1, 2, 2), &mut fx).unwrap();
+        assert_eq!(
+            fx,
+            vec![BrokerEffect::DeadLettered { id: 1 }, BrokerEffect::DeadLettered { id: 2 }]
+        );
+        assert_eq!(q.subscription(s).unwrap().extension, 2);
+    }
+
+    #[test]
+    fn a3_3_redelivered_ack_changes_nothing() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 1, &mut fx);
+        q.enqueue(msg(1), &mut fx);
+        q.enqueue(msg(2), &mut fx);
+        fx.clear();
+        q.acknowledge(s, &ack(AckType::Redelivered, 1, 1, 1), &mut fx).unwrap();
+        assert!(fx.is_empty());
+        assert_eq!(q.subscription(s).unwrap().dispatched.len(), 1);
+    }
+
+    #[test]
+    fn a6_2_individual_ack_removes_one_node() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 3, &mut fx);
+        for i in 1..=3 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        fx.clear();
+        q.acknowledge(s, &MessageAck::single(AckType::Individual, 2), &mut fx).unwrap();
+        assert_eq!(fx, vec![BrokerEffect::Consumed { id: 2 }]);
+        let ids: Vec<_> = q.subscription(s).unwrap().dispatched.iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![1, 3]);
+    }
+
+    #[test]
+    fn a5_2_connection_drop_increments_every_unacked_and_redelivers_first() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let a = q.add_subscription(0, 2, &mut fx);
+        for i in 1..=4 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        // a holds 1 and 2; 3 and 4 wait.
+        fx.clear();
+        let b = q.add_subscription(1, 1, &mut fx);
+        assert_eq!(dispatched_to(&fx), vec![(b, 3)]);
+        fx.clear();
+        assert_eq!(q.remove_subscription_on_connection_drop(a, &mut fx), 2);
+        // b is full; nothing moves yet. The redeliveries go first once b acks.
+        assert!(fx.is_empty());
+        q.acknowledge(b, &MessageAck::single(AckType::Standard, 3), &mut fx).unwrap();
+        let dispatched: Vec<MessageRef> = fx
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched { message, .. } => Some(*message),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(dispatched.len(), 1);
+        assert_eq!((dispatched[0].id, dispatched[0].redelivery_counter), (1, 1));
+    }
+
+    #[test]
+    fn a1_5_prefetch_zero_dispatches_only_on_pull() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let s = q.add_subscription(0, 0, &mut fx);
+        q.enqueue(msg(1), &mut fx);
+        q.enqueue(msg(2), &mut fx);
+        assert!(fx.is_empty());
+        q.pull(s, &mut fx);
+        assert_eq!(dispatched_to(&fx), vec![(s, 1)]);
+        assert!(q.subscription(s).unwrap().is_full());
+        // A pull with nothing waiting stays armed.
+        fx.clear();
+        q.acknowledge(s, &MessageAck::single(AckType::Standard, 1), &mut fx).unwrap();
+        q.pull(s, &mut fx);
+        q.pull(s, &mut fx);
+        assert_eq!(dispatched_to(&fx), vec![(s, 2)]);
+        fx.clear();
+        q.acknowledge(s, &MessageAck::single(AckType::Standard, 2), &mut fx).unwrap();
+        q.pull(s, &mut fx);
+        q.enqueue(msg(3), &mut fx);
+        assert_eq!(dispatched_to(&fx), vec![(s, 3)]);
+    }
+}

@@ -1,0 +1,7 @@
+//! ActiveMQ 5.17: the broker's queue dispatch and the JMS client's acknowledgement rules
+//! (semantics.md section A).
+
+pub mod ack;
+pub mod broker;
+pub mod consumer;
+mod redelivery;

@@ -1,0 +1,291 @@
+//! The validated description of one simulation, as the model consumes it.
+//!
+//! These types know nothing of YAML: `crate::scenario` parses and validates a scenario file
+//! into a [`Scenario`], applying ActiveMQ's defaults, and the model only ever sees values that
+//! the real client would accept. Every default below is the real client's or broker's default,
+//! with the `semantics.md` rule it comes from.
+
+use crate::engine::SimDuration;
+
+/// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
+pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
+/// `ActiveMQPrefetchPolicy.MAX_PREFETCH_SIZE`: every prefetch setter caps here (A1.1).
+pub const MAX_PREFETCH: u32 = 32767;
+/// `ActiveMQConnectionFactory.optimizeAcknowledgeTimeOut` default (A2.12).
+pub const DEFAULT_OPTIMIZE_ACK_TIMEOUT: SimDuration = SimDuration::from_millis(300);
+
+/// One simulation: who produces, who consumes, and how the broker behaves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Names the run and its default output directory.
+    pub name: String,
+    /// Root of every random stream of the run.
+    pub seed: u64,
+    /// Hard stop in simulated time; `None` runs until nothing more can happen.
+    pub until: Option<SimDuration>,
+    pub network: NetworkConfig,
+    pub broker: BrokerConfig,
+    pub producers: Vec<ProducerConfig>,
+    pub consumers: Vec<ConsumerConfig>,
+}
+
+impl Scenario {
+    /// Consumer instances in creation order, replicas expanded (`c-0`, `c-1`, …).
+    pub fn consumer_instances(&self) -> impl Iterator<Item = (String, &ConsumerConfig)> {
+        self.consumers.iter().flat_map(|c| {
+            (0..c.replicas).map(move |i| (format!("{}-{}", c.name, i), c))
+        })
+    }
+
+    /// Total number of consumer instances.
+    pub fn consumer_instance_count(&self) -> usize {
+        self.consumers.iter().map(|c| c.replicas as usize).sum()
+    }
+
+    /// Total number of messages the producers will send.
+    pub fn total_messages(&self) -> u64 {
+        self.producers.iter().map(|p| p.messages).sum()
+    }
+}
+
+/// The client ↔ broker network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkConfig {
+    /// One-way delay of every command between a client and the broker. Each connection is a
+    /// FIFO (TCP): a later command never overtakes an earlier one even when sampled shorter.
+    pub latency: DurationDist,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self { latency: DurationDist::Constant(SimDuration::from_micros(100)) }
+    }
+}
+
+/// Which broker implementation's rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BrokerFlavor {
+    #[default]
+    ActiveMq,
+    RocketMq,
+}
+
+/// Broker-side configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerConfig {
+    pub flavor: BrokerFlavor,
+    /// The consumers' `RedeliveryPolicy` (it is a client-side object in ActiveMQ, A3.1; the
+    /// scenario sets it once for every consumer, as a connection factory would).
+    pub redelivery: RedeliveryPolicy,
+    /// `PolicyEntry.usePrefetchExtension` (default true): whether DELIVERED acks widen the
+    /// dispatch window (A6.2).
+    pub use_prefetch_extension: bool,
+    pub slow_consumer: SlowConsumerStrategy,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        Self {
+            flavor: BrokerFlavor::ActiveMq,
+            redelivery: RedeliveryPolicy::default(),
+            use_prefetch_extension: true,
+            slow_consumer: SlowConsumerStrategy::None,
+        }
+    }
+}
+
+/// `PolicyEntry.slowConsumerStrategy`. Only the default (none, A8.1) is modelled so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SlowConsumerStrategy {
+    #[default]
+    None,
+}
+
+/// ActiveMQ's client-side `RedeliveryPolicy` (semantics.md A3.1), with its defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RedeliveryPolicy {
+    /// Redeliveries allowed before a POISON ack; `None` is the real `-1` (unlimited).
+    pub maximum_redeliveries: Option<u32>,
+    pub initial_redelivery_delay: SimDuration,
+    pub redelivery_delay: SimDuration,
+    pub use_exponential_backoff: bool,
+    pub backoff_multiplier: f64,
+    /// `maximumRedeliveryDelay`; `None` is the real `-1` (no cap).
+    pub maximum_redelivery_delay: Option<SimDuration>,
+}
+
+impl Default for RedeliveryPolicy {
+    fn default() -> Self {
+        Self {
+            maximum_redeliveries: Some(6),
+            initial_redelivery_delay: SimDuration::from_secs(1),
+            redelivery_delay: SimDuration::from_secs(1),
+            use_exponential_backoff: false,
+            backoff_multiplier: 5.0,
+            maximum_redelivery_delay: None,
+        }
+    }
+}
+
+/// One producer: how many messages it sends and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProducerConfig {
+    pub name: String,
+    pub messages: u64,
+    pub arrival: Arrival,
+    /// When the producer sends its first message (bursts send everything at this instant).
+    pub start_at: SimDuration,
+}
+
+/// When a producer sends: the gaps between consecutive sends.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// Poisson process: exponential gaps with this rate (messages per second).
+    Exponential { rate: f64 },
+    /// A fixed gap between sends.
+    Constant { interval: SimDuration },
+    /// Every message at `start_at`.
+    Burst,
+}
+
+/// JMS session acknowledge mode (`ActiveMQSession`, semantics.md A2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AckMode {
+    Auto,
+    Client,
+    DupsOk,
+    Transacted,
+    Individual,
+}
+
+impl AckMode {
+    /// The scenario-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckMode::Auto => "auto",
+            AckMode::Client => "client",
+            AckMode::DupsOk => "dups_ok",
+            AckMode::Transacted => "transacted",
+            AckMode::Individual => "individual",
+        }
+    }
+}
+
+/// How the application takes messages from its consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// `MessageListener.onMessage`, called by the session thread.
+    Listener,
+    /// A loop around synchronous `MessageConsumer.receive()`.
+    Receive,
+}
+
+impl DeliveryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::Listener => "listener",
+            DeliveryMode::Receive => "receive",
+        }
+    }
+}
+
+/// A group of identical consumer instances (`replicas` of them), each on its own connection
+/// and session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerConfig {
+    pub name: String,
+    pub replicas: u32,
+    pub ack_mode: AckMode,
+    pub delivery: DeliveryMode,
+    /// The consumer's prefetch size; 0 = pull mode (receive only, A1.5).
+    pub prefetch: u32,
+    /// `connection.optimizeAcknowledge` — effective only in AUTO mode (A2.12).
+    pub optimize_ack: bool,
+    pub optimize_ack_timeout: SimDuration,
+    /// CLIENT / INDIVIDUAL: the application acknowledges after every n processed; 0 = never.
+    pub ack_every: u32,
+    /// Transacted: the application commits after every n processed; 0 = never.
+    pub commit_every: u32,
+    pub processing: DurationDist,
+    pub failures: FailureConfig,
+    pub crash: Option<CrashConfig>,
+    pub start_at: SimDuration,
+}
+
+impl ConsumerConfig {
+    /// A consumer with every field at its default, for tests and programmatic scenarios.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_string(),
+            replicas: 1,
+            ack_mode: AckMode::Auto,
+            delivery: DeliveryMode::Listener,
+            prefetch: DEFAULT_QUEUE_PREFETCH,
+            optimize_ack: false,
+            optimize_ack_timeout: DEFAULT_OPTIMIZE_ACK_TIMEOUT,
+            ack_every: 1,
+            commit_every: 1,
+            processing: DurationDist::Constant(SimDuration::from_millis(5)),
+            failures: FailureConfig::default(),
+            crash: None,
+            start_at: SimDuration::ZERO,
+        }
+    }
+}
+
+/// Processing failures of a consumer.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FailureConfig {
+    /// Probability that one processing attempt fails.
+    pub probability: f64,
+    /// Broker sequence ids (1-based, in acceptance order) whose processing always fails:
+    /// poison messages.
+    pub poison: Vec<u64>,
+    pub handling: FailureHandling,
+}
+
+/// What happens when processing fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FailureHandling {
+    /// The exception escapes the listener; the real client's per-mode rule applies (A2.13).
+    /// With `receive()` nothing in the client sees it: the application moves on.
+    #[default]
+    Throw,
+    /// The application calls `session.rollback()` (transacted sessions only).
+    Rollback,
+    /// The application calls `session.recover()` (non-transacted sessions only).
+    Recover,
+}
+
+/// When a consumer process dies, and whether it comes back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CrashConfig {
+    pub point: CrashPoint,
+    /// Delay before a new process reconnects; `None` = it never comes back.
+    pub restart_after: Option<SimDuration>,
+}
+
+/// The instant a consumer process dies (each fires at most once per instance).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum CrashPoint {
+    /// Right after its K-th successful processing completes, before anything else (an ack
+    /// included) happens.
+    AfterProcessed(u64),
+    /// While processing its K-th delivery (halfway through that processing).
+    DuringProcessing(u64),
+    /// At this simulated time.
+    At(SimDuration),
+}
+
+/// A distribution of durations (processing times, network latency).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DurationDist {
+    Constant(SimDuration),
+    Exponential { mean: SimDuration },
+    Uniform { min: SimDuration, max: SimDuration },
+    /// Samples below zero are clamped to zero.
+    Normal { mean: SimDuration, std: SimDuration },
+    /// Parameterised by the mean and standard deviation of the duration itself.
+    LogNormal { mean: SimDuration, std: SimDuration },
+    Pareto { scale: SimDuration, shape: f64 },
+}

@@ -1,0 +1,62 @@
+//! The fate of every accepted message, one byte each.
+//!
+//! contract.md: every accepted message ends a run with exactly one fate — processed (at least
+//! once), lost, dead-lettered or expired without ever being processed, or still in flight.
+//! The ledger records the facts those fates are derived from; [`crate::model::census`] checks
+//! them against where the messages physically are at the end.
+
+use crate::model::message::MessageId;
+
+/// Processed successfully at least once.
+pub const PROCESSED: u8 = 1 << 0;
+/// Removed from the broker by a consuming ack (STANDARD / INDIVIDUAL, committed).
+pub const CONSUMED: u8 = 1 << 1;
+/// Sent to the dead-letter queue.
+pub const DEAD_LETTERED: u8 = 1 << 2;
+/// Discarded by TTL.
+pub const EXPIRED: u8 = 1 << 3;
+
+/// The flags that mean the broker no longer holds the message.
+pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED;
+
+#[derive(Debug, Default)]
+pub struct MessageLedger {
+    /// Index = message id; slot 0 is unused (ids start at 1).
+    flags: Vec<u8>,
+}
+
+impl MessageLedger {
+    pub fn with_capacity(messages: usize) -> Self {
+        let mut flags = Vec::with_capacity(messages + 1);
+        flags.push(0);
+        Self { flags }
+    }
+
+    /// Registers the next accepted message and returns its id.
+    pub fn accept(&mut self) -> MessageId {
+        let id = self.flags.len() as MessageId;
+        self.flags.push(0);
+        id
+    }
+
+    pub fn accepted(&self) -> u64 {
+        (self.flags.len() - 1) as u64
+    }
+
+    pub fn flags(&self, id: MessageId) -> u8 {
+        self.flags[id as usize]
+    }
+
+    /// Sets `flag`; returns whether it was already set.
+    pub fn mark(&mut self, id: MessageId, flag: u8) -> bool {
+        let slot = &mut self.flags[id as usize];
+        let had = *slot & flag != 0;
+        *slot |= flag;
+        had
+    }
+
+    /// Every accepted id with its flags.
+    pub fn iter(&self) -> impl Iterator<Item = (MessageId, u8)> + '_ {
+        self.flags.iter().enumerate().skip(1).map(|(i, &f)| (i as MessageId, f))
+    }
+}

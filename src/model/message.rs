@@ -1,0 +1,24 @@
+//! Messages as the broker and clients hold them.
+
+use crate::engine::SimTime;
+
+/// The broker's sequence id of a message: 1, 2, 3 … in the order the broker accepted them.
+pub type MessageId = u32;
+
+/// A reference to a message, as held in a dispatch list or a client's buffer. Each holder has
+/// its own copy of the redelivery counter, as in ActiveMQ: the broker's counter rises when a
+/// consumer is lost (A5.2), a client's copy when its session rolls back (A3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef {
+    pub id: MessageId,
+    pub redelivery_counter: u32,
+    /// When the producer sent it (the start of its end-to-end latency).
+    pub sent_at: SimTime,
+}
+
+impl MessageRef {
+    /// `Message.isRedelivered()`: JMSRedelivered ⇔ redeliveryCounter > 0 (A5.4).
+    pub fn is_redelivered(&self) -> bool {
+        self.redelivery_counter > 0
+    }
+}

@@ -1,0 +1,541 @@
+//! One run of an ActiveMQ queue scenario: producers, the broker queue and the consumer
+//! instances, wired together through the engine's event queue.
+
+use crate::engine::{EventQueue, RngStreams, SimRng, SimTime};
+use crate::metrics::{jain_fairness, AckCounts, ConsumerSummary, LatencyHistogram, RunSummary};
+use crate::model::activemq::ack::{AckType, MessageAck};
+use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
+use crate::model::activemq::consumer::Consumer;
+use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
+use crate::model::dist::{ArrivalSampler, DurationSampler};
+use crate::model::ledger::{self, MessageLedger};
+use crate::model::message::{MessageId, MessageRef};
+use crate::model::network::Link;
+use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
+
+/// A command from a client to the broker.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BrokerCommand {
+    Ack(MessageAck),
+    /// `MessagePull` of a prefetch-0 `receive()`.
+    Pull,
+    /// COMMIT (with the transacted STANDARD ack sent just before it, if any) or ROLLBACK.
+    EndTransaction { ack: Option<MessageAck>, commit: bool },
+    /// The TCP connection closed under a dead process.
+    ConnectionDropped,
+}
+
+/// Everything that can happen.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// The next message of `producer` reaches the broker.
+    MessageArrives { producer: usize, sent_at: SimTime },
+    /// A consumer process starts or restarts.
+    ConsumerStarts { consumer: usize },
+    /// Its `ConsumerInfo` reaches the broker.
+    SubscriptionArrives { consumer: usize, generation: u32 },
+    /// A dispatched message reaches the client.
+    DispatchArrives { consumer: usize, generation: u32, message: MessageRef },
+    /// A client command reaches the broker.
+    ToBroker { consumer: usize, generation: u32, command: BrokerCommand },
+    /// The broker's answer to a COMMIT / ROLLBACK reaches the client.
+    TransactionDone { consumer: usize, generation: u32, committed: bool },
+    ProcessingEnds { consumer: usize, generation: u32 },
+    RedeliveryDue { consumer: usize, generation: u32 },
+    /// `generation: None` for `crash.at` (whatever connection is alive then).
+    Crash { consumer: usize, generation: Option<u32> },
+}
+
+impl Event {
+    /// Whether this event can let a consumer make progress (everything but a new message).
+    fn can_unblock_consumers(&self) -> bool {
+        !matches!(self, Event::MessageArrives { .. })
+    }
+}
+
+/// Run-wide counters that consumers update directly.
+#[derive(Debug, Default)]
+pub struct Totals {
+    pub deliveries: u64,
+    pub redelivered: u64,
+    pub processed: u64,
+    pub duplicates: u64,
+    pub dispatched: u64,
+    pub acks: AckCounts,
+    pub latency: LatencyHistogram,
+    pub last_processed_at: SimTime,
+    /// INDIVIDUAL acks for a message no longer dispatched: the real broker ignores them.
+    pub unmatched_individual_acks: u64,
+}
+
+/// What a model component may touch while it handles an event.
+pub struct Ctx<'a, 't> {
+    pub now: SimTime,
+    events: &'a mut EventQueue<Event>,
+    ledger: &'a mut MessageLedger,
+    pub totals: &'a mut Totals,
+    trace: &'a mut Option<&'t mut dyn TraceSink>,
+}
+
+impl Ctx<'_, '_> {
+    pub fn schedule(&mut self, at: SimTime, event: Event) {
+        debug_assert!(at >= self.now, "scheduling into the past");
+        self.events.push(at, event);
+    }
+
+    /// Records a trace row, stamped now; `build` runs only when tracing is on.
+    pub fn trace(&mut self, build: impl FnOnce(SimTime) -> TraceRecord) {
+        if let Some(sink) = self.trace.as_deref_mut() {
+            sink.record(&build(self.now));
+        }
+    }
+
+    /// A processing completed successfully; returns whether the message had already been
+    /// processed before (a duplicate side effect).
+    pub fn record_processed(&mut self, message: &MessageRef) -> bool {
+        let duplicate = self.ledger.mark(message.id, ledger::PROCESSED);
+        self.totals.processed += 1;
+        self.totals.last_processed_at = self.now;
+        if duplicate {
+            self.totals.duplicates += 1;
+        } else {
+            self.totals.latency.record(self.now.saturating_since(message.sent_at).as_nanos());
+        }
+        duplicate
+    }
+}
+
+/// A run failed in a way that means acksim itself is wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    #[error("the broker rejected an ack at {time}: {source}")]
+    Ack { time: SimTime, source: AckError },
+    #[error("message conservation violated: {0}")]
+    Conservation(String),
+    #[error("{0} is not modelled yet")]
+    Unsupported(&'static str),
+}
+
+/// The result of one run.
+#[derive(Debug, Clone)]
+pub struct RunOutcome {
+    pub summary: RunSummary,
+    pub consumers: Vec<ConsumerSummary>,
+    /// The run was cut by `until` with events still scheduled.
+    pub cut_by_until: bool,
+}
+
+struct Producer {
+    messages: u64,
+    sent: u64,
+    arrival: ArrivalSampler,
+    rng: SimRng,
+    link: Link,
+}
+
+struct World<'t> {
+    now: SimTime,
+    events: EventQueue<Event>,
+    queue: Queue,
+    producers: Vec<Producer>,
+    consumers: Vec<Consumer>,
+    /// Owner (consumer, generation) of each subscription id.
+    subscription_owner: Vec<(usize, u32)>,
+    ledger: MessageLedger,
+    totals: Totals,
+    trace: Option<&'t mut dyn TraceSink>,
+    effects: Vec<BrokerEffect>,
+    /// Last time idle/busy time was integrated.
+    accounted_until: SimTime,
+}
+
+/// Runs `scenario` to the end (or to `until`), writing trace rows to `trace` if given.
+pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<RunOutcome, SimError> {
+    if scenario.broker.flavor != BrokerFlavor::ActiveMq {
+        return Err(SimError::Unsupported("the RocketMQ broker"));
+    }
+    let wall = std::time::Instant::now();
+    let mut world = World::new(scenario, trace);
+    let until = scenario.until.map(SimTime::from);
+    let mut executed: u64 = 0;
+    let mut cut_by_until = false;
+    while let Some(t) = world.events.peek_time() {
+        if until.is_some_and(|u| t > u) {
+            cut_by_until = true;
+            break;
+        }
+        let (t, event) = world.events.pop().expect("peeked");
+        world.advance_to(t);
+        world.handle(event)?;
+        executed += 1;
+    }
+    let end = if cut_by_until { until.expect("cut by until") } else { world.now };
+    world.advance_to(end);
+    world.finish(scenario, executed, cut_by_until, wall.elapsed().as_secs_f64())
+}
+
+impl<'t> World<'t> {
+    fn new(scenario: &Scenario, trace: Option<&'t mut dyn TraceSink>) -> Self {
+        let streams = RngStreams::new(scenario.seed);
+        let latency = DurationSampler::new(&scenario.network.latency);
+        let mut events = EventQueue::with_capacity(1024);
+        let producers = scenario
+            .producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let mut producer = Producer {
+                    messages: p.messages,
+                    sent: 0,
+                    arrival: ArrivalSampler::new(&p.arrival),
+                    rng: streams.stream(&format!("producer/{}/arrival", p.name)),
+                    link: Link::new(latency.clone(), streams.stream(&format!("producer/{}/network", p.name))),
+                };
+                if producer.messages > 0 {
+                    let sent_at = SimTime::from(p.start_at);
+                    let at = producer.link.arrival(sent_at);
+                    events.push(at, Event::MessageArrives { producer: i, sent_at });
+                }
+                producer
+            })
+            .collect();
+        let consumers: Vec<Consumer> = scenario
+            .consumer_instances()
+            .enumerate()
+            .map(|(i, (name, cfg))| {
+                Consumer::new(i, name, cfg, &scenario.network, scenario.broker.redelivery, &streams)
+            })
+            .collect();
+        for (i, (_, cfg)) in scenario.consumer_instances().enumerate() {
+            events.push(SimTime::from(cfg.start_at), Event::ConsumerStarts { consumer: i });
+            if let Some(CrashConfig { point: CrashPoint::At(t), .. }) = cfg.crash {
+                events.push(SimTime::from(t), Event::Crash { consumer: i, generation: None });
+            }
+        }
+        let capacity = usize::try_from(scenario.total_messages()).unwrap_or(usize::MAX).min(1 << 26);
+        Self {
+            now: SimTime::ZERO,
+            events,
+            queue: Queue::new(scenario.broker.use_prefetch_extension),
+            producers,
+            consumers,
+            subscription_owner: Vec::new(),
+            ledger: MessageLedger::with_capacity(capacity),
+            totals: Totals::default(),
+            trace,
+            effects: Vec::new(),
+            accounted_until: SimTime::ZERO,
+        }
+    }
+
+    /// Integrates busy and idle-with-backlog time up to `t`, then moves the clock.
+    fn advance_to(&mut self, t: SimTime) {
+        if t > self.accounted_until {
+            let dt = t - self.accounted_until;
+            let broker_waiting = self.queue.waiting() > 0;
+            let total_undelivered: usize = self.consumers.iter().map(Consumer::undelivered).sum();
+            for c in &mut self.consumers {
+                if c.is_processing() {
+                    c.stats.busy += dt;
+                } else if c.is_idle() && (broker_waiting || total_undelivered > c.undelivered()) {
+                    c.stats.idle_with_backlog += dt;
+                }
+            }
+            self.accounted_until = t;
+        }
+        self.now = t;
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), SimError> {
+        let World { now, events, queue, producers, consumers, ledger, totals, trace, effects, subscription_owner, .. } =
+            self;
+        let mut ctx = Ctx { now: *now, events, ledger, totals, trace };
+        match event {
+            Event::MessageArrives { producer, sent_at } => {
+                let id = ctx.ledger.accept();
+                let message = MessageRef { id, redelivery_counter: 0, sent_at };
+                ctx.trace(|t| TraceRecord { message: Some(id), ..TraceRecord::new(t, TraceKind::Accepted) });
+                queue.enqueue(message, effects);
+                let p = &mut producers[producer];
+                p.sent += 1;
+                if p.sent < p.messages {
+                    let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
+                    let at = p.link.arrival(next_send);
+                    ctx.schedule(at, Event::MessageArrives { producer, sent_at: next_send });
+                }
+            }
+            Event::ConsumerStarts { consumer } => consumers[consumer].start(&mut ctx),
+            Event::SubscriptionArrives { consumer, generation } => {
+                let c = &mut consumers[consumer];
+                if c.subscriptions[generation as usize].is_none() {
+                    let id = queue.add_subscription(consumer, c.prefetch, effects);
+                    debug_assert_eq!(id, subscription_owner.len());
+                    subscription_owner.push((consumer, generation));
+                    c.subscriptions[generation as usize] = Some(id);
+                    ctx.trace(|t| TraceRecord { consumer: Some(consumer), ..TraceRecord::new(t, TraceKind::Subscribed) });
+                }
+            }
+            Event::DispatchArrives { consumer, generation, message } => {
+                consumers[consumer].on_dispatch(&mut ctx, generation, message)
+            }
+            Event::ToBroker { consumer, generation, command } => {
+                let Some(sub) = consumers[consumer].subscriptions[generation as usize] else {
+                    return Ok(());
+                };
+                broker_command(&mut ctx, queue, &mut consumers[consumer], generation, sub, command, effects)?;
+            }
+            Event::TransactionDone { consumer, generation, committed } => {
+                consumers[consumer].on_transaction_done(&mut ctx, generation, committed)
+            }
+            Event::ProcessingEnds { consumer, generation } => {
+                consumers[consumer].on_processing_end(&mut ctx, generation)
+            }
+            Event::RedeliveryDue { consumer, generation } => {
+                consumers[consumer].on_redelivery_due(&mut ctx, generation)
+            }
+            Event::Crash { consumer, generation } => consumers[consumer].on_crash(&mut ctx, generation),
+        }
+        apply_broker_effects(&mut ctx, effects, consumers, subscription_owner);
+        Ok(())
+    }
+
+    fn finish(
+        self,
+        scenario: &Scenario,
+        executed: u64,
+        cut_by_until: bool,
+        wall_s: f64,
+    ) -> Result<RunOutcome, SimError> {
+        let census = census(&self.ledger, &self.queue, &self.consumers)?;
+        let waiting = self.queue.waiting() + self.consumers.iter().map(Consumer::undelivered).sum::<usize>();
+        let mut remaining = self.events;
+        let progress_possible = std::iter::from_fn(|| remaining.pop()).any(|(_, e)| e.can_unblock_consumers());
+        let stalled = waiting > 0 && !progress_possible;
+
+        let totals = &self.totals;
+        let makespan_s = totals.last_processed_at.as_secs_f64();
+        let processed_counts: Vec<u64> = self.consumers.iter().map(|c| c.stats.processed).collect();
+        let percentile = |q| totals.latency.percentile(q).map_or(0.0, |ns| ns as f64 / 1e9);
+        let end = if cut_by_until { scenario.until.map(SimTime::from).unwrap_or(self.now) } else { self.now };
+        let summary = RunSummary {
+            scenario: scenario.name.clone(),
+            seed: scenario.seed,
+            produced: self.ledger.accepted(),
+            dispatched: totals.dispatched,
+            deliveries: totals.deliveries,
+            redelivered: totals.redelivered,
+            processed: totals.processed,
+            unique_processed: census.unique_processed,
+            duplicates: totals.duplicates,
+            lost: census.lost,
+            dlq: census.dlq,
+            expired: census.expired,
+            in_flight: census.in_flight,
+            acks: totals.acks,
+            stalled,
+            idle_with_backlog_s: self.consumers.iter().map(|c| c.stats.idle_with_backlog.as_secs_f64()).sum(),
+            jain_fairness: jain_fairness(&processed_counts),
+            makespan_s,
+            throughput: if makespan_s > 0.0 { totals.processed as f64 / makespan_s } else { 0.0 },
+            latency_p50_s: percentile(0.5),
+            latency_p99_s: percentile(0.99),
+            end_s: end.as_secs_f64(),
+            events: executed,
+            wall_s,
+        };
+        if !summary.conserves_messages() || summary.duplicates != summary.processed - summary.unique_processed {
+            return Err(SimError::Conservation(format!(
+                "produced {} != unique_processed {} + lost {} + dlq {} + expired {} + in_flight {} (processed {}, duplicates {})",
+                summary.produced, summary.unique_processed, summary.lost, summary.dlq, summary.expired,
+                summary.in_flight, summary.processed, summary.duplicates
+            )));
+        }
+        let consumers = self
+            .consumers
+            .iter()
+            .map(|c| ConsumerSummary {
+                consumer: c.name.clone(),
+                processed: c.stats.processed,
+                duplicates: c.stats.duplicates,
+                deliveries: c.stats.deliveries,
+                redelivered: c.stats.redelivered,
+                acks_sent: c.stats.acks_sent,
+                max_unacked: c
+                    .subscriptions
+                    .iter()
+                    .flatten()
+                    .map(|&s| self.queue.peak_dispatched(s) as u64)
+                    .max()
+                    .unwrap_or(0),
+                idle_with_backlog_s: c.stats.idle_with_backlog.as_secs_f64(),
+                busy_s: c.stats.busy.as_secs_f64(),
+                crashes: c.stats.crashes,
+            })
+            .collect();
+        Ok(RunOutcome { summary, consumers, cut_by_until })
+    }
+}
+
+/// The broker applies one client command.
+fn broker_command(
+    ctx: &mut Ctx,
+    queue: &mut Queue,
+    consumer: &mut Consumer,
+    generation: u32,
+    sub: SubscriptionId,
+    command: BrokerCommand,
+    effects: &mut Vec<BrokerEffect>,
+) -> Result<(), SimError> {
+    let index = consumer.index;
+    match command {
+        BrokerCommand::Ack(ack) => apply_ack(ctx, queue, index, sub, &ack, effects)?,
+        BrokerCommand::Pull => {
+            ctx.trace(|t| TraceRecord { consumer: Some(index), ..TraceRecord::new(t, TraceKind::Pull) });
+            queue.pull(sub, effects);
+        }
+        BrokerCommand::EndTransaction { ack, commit } => {
+            if let Some(ack) = ack {
+                apply_ack(ctx, queue, index, sub, &ack, effects)?;
+            }
+            if commit {
+                ctx.trace(|t| TraceRecord { consumer: Some(index), ..TraceRecord::new(t, TraceKind::Committed) });
+            }
+            let at = consumer.to_client.arrival(ctx.now);
+            ctx.schedule(at, Event::TransactionDone { consumer: index, generation, committed: commit });
+        }
+        BrokerCommand::ConnectionDropped => {
+            let taken = queue.remove_subscription_on_connection_drop(sub, effects);
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(index),
+                count: Some(taken as u32),
+                ..TraceRecord::new(t, TraceKind::ConnectionDropped)
+            });
+        }
+    }
+    Ok(())
+}
+
+fn apply_ack(
+    ctx: &mut Ctx,
+    queue: &mut Queue,
+    consumer: usize,
+    sub: SubscriptionId,
+    ack: &MessageAck,
+    effects: &mut Vec<BrokerEffect>,
+) -> Result<(), SimError> {
+    let counts = &mut ctx.totals.acks;
+    match ack.ack_type {
+        AckType::Standard => counts.standard += 1,
+        AckType::Delivered => counts.delivered += 1,
+        AckType::Individual => counts.individual += 1,
+        AckType::Redelivered => counts.redelivered += 1,
+        AckType::Poison => counts.poison += 1,
+        AckType::Expired => counts.expired += 1,
+    }
+    ctx.trace(|t| TraceRecord {
+        consumer: Some(consumer),
+        message: Some(ack.last),
+        first_message: ack.first,
+        count: Some(ack.count),
+        ack_type: Some(ack.ack_type),
+        ..TraceRecord::new(t, TraceKind::AckReceived)
+    });
+    match queue.acknowledge(sub, ack, effects) {
+        Ok(()) => Ok(()),
+        // PrefetchSubscription.acknowledge ignores an INDIVIDUAL ack it cannot correlate.
+        Err(AckError::Unmatched { .. }) if ack.ack_type == AckType::Individual => {
+            ctx.totals.unmatched_individual_acks += 1;
+            Ok(())
+        }
+        Err(source) => Err(SimError::Ack { time: ctx.now, source }),
+    }
+}
+
+/// Routes what the broker did: dispatches travel to their consumer, removals go to the ledger.
+fn apply_broker_effects(
+    ctx: &mut Ctx,
+    effects: &mut Vec<BrokerEffect>,
+    consumers: &mut [Consumer],
+    subscription_owner: &[(usize, u32)],
+) {
+    for effect in effects.drain(..) {
+        match effect {
+            BrokerEffect::Dispatched { subscription, message } => {
+                let (consumer, generation) = subscription_owner[subscription];
+                ctx.totals.dispatched += 1;
+                ctx.trace(|t| TraceRecord {
+                    consumer: Some(consumer),
+                    message: Some(message.id),
+                    redelivery_counter: Some(message.redelivery_counter),
+                    ..TraceRecord::new(t, TraceKind::Dispatched)
+                });
+                let at = consumers[consumer].to_client.arrival(ctx.now);
+                ctx.schedule(at, Event::DispatchArrives { consumer, generation, message });
+            }
+            BrokerEffect::Consumed { id } => {
+                ctx.ledger.mark(id, ledger::CONSUMED);
+            }
+            BrokerEffect::DeadLettered { id } => {
+                ctx.ledger.mark(id, ledger::DEAD_LETTERED);
+                ctx.trace(|t| TraceRecord { message: Some(id), ..TraceRecord::new(t, TraceKind::DeadLettered) });
+            }
+        }
+    }
+}
+
+/// Fates of all accepted messages at the end of a run.
+struct Census {
+    unique_processed: u64,
+    lost: u64,
+    dlq: u64,
+    expired: u64,
+    in_flight: u64,
+}
+
+/// Classifies every accepted message by its fate and checks the bookkeeping against where the
+/// messages physically are: the broker holds each message at most once, never one it has
+/// removed, and every message it no longer holds was removed for a recorded reason.
+fn census(ledger: &MessageLedger, queue: &Queue, consumers: &[Consumer]) -> Result<Census, SimError> {
+    const IN_BROKER: u8 = 1;
+    const IN_CLIENT: u8 = 2;
+    let n = ledger.accepted() as usize;
+    let mut place = vec![0u8; n + 1];
+    let bad = |id: MessageId, what: &str| Err(SimError::Conservation(format!("message {id} {what}")));
+    for m in queue.held_messages() {
+        let slot = &mut place[m.id as usize];
+        if *slot & IN_BROKER != 0 {
+            return bad(m.id, "is held twice by the broker");
+        }
+        *slot |= IN_BROKER;
+    }
+    for c in consumers.iter().filter(|c| c.is_alive()) {
+        for id in c.held_messages() {
+            place[id as usize] |= IN_CLIENT;
+        }
+    }
+    let mut census = Census { unique_processed: 0, lost: 0, dlq: 0, expired: 0, in_flight: 0 };
+    for (id, flags) in ledger.iter() {
+        let here = place[id as usize];
+        let removed = flags & ledger::REMOVED != 0;
+        if here & IN_BROKER != 0 && removed {
+            return bad(id, "is still held by the broker after being removed");
+        }
+        if here & IN_BROKER == 0 && !removed {
+            return bad(id, "left the broker without being acknowledged, dead-lettered or expired");
+        }
+        if flags & ledger::PROCESSED != 0 {
+            census.unique_processed += 1;
+        } else if here != 0 {
+            census.in_flight += 1;
+        } else if flags & ledger::DEAD_LETTERED != 0 {
+            census.dlq += 1;
+        } else if flags & ledger::EXPIRED != 0 {
+            census.expired += 1;
+        } else {
+            census.lost += 1;
+        }
+    }
+    Ok(census)
+}
+

@@ -1,0 +1,106 @@
+//! The event trace: one record per model event, enough to explain a run.
+
+use crate::engine::SimTime;
+use crate::model::activemq::ack::AckType;
+use crate::model::message::MessageId;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TraceKind {
+    /// A message reached the broker and was accepted.
+    Accepted,
+    /// A consumer's subscription reached the broker.
+    Subscribed,
+    /// The broker dispatched a message to a consumer.
+    Dispatched,
+    /// The client handed a message to the application (onMessage / receive returned it).
+    Delivered,
+    /// Processing completed successfully (a side effect happened).
+    Processed,
+    /// Processing failed.
+    Failed,
+    /// The client sent an ack command.
+    AckSent,
+    /// The broker applied an ack command.
+    AckReceived,
+    /// A pull request (prefetch 0) reached the broker.
+    Pull,
+    /// A transacted session committed (the broker applied it).
+    Committed,
+    /// A session rolled back (rollback, recover or a listener exception): local redelivery.
+    RolledBack,
+    /// Rolled-back messages became deliverable again after the redelivery delay.
+    RedeliveryDue,
+    /// The broker sent a message to the dead-letter queue.
+    DeadLettered,
+    /// A consumer process died.
+    Crashed,
+    /// The broker saw a consumer's connection drop and took its messages back.
+    ConnectionDropped,
+    /// A consumer process started (first start or restart).
+    Started,
+}
+
+impl TraceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceKind::Accepted => "accepted",
+            TraceKind::Subscribed => "subscribed",
+            TraceKind::Dispatched => "dispatched",
+            TraceKind::Delivered => "delivered",
+            TraceKind::Processed => "processed",
+            TraceKind::Failed => "failed",
+            TraceKind::AckSent => "ack_sent",
+            TraceKind::AckReceived => "ack_received",
+            TraceKind::Pull => "pull",
+            TraceKind::Committed => "committed",
+            TraceKind::RolledBack => "rolled_back",
+            TraceKind::RedeliveryDue => "redelivery_due",
+            TraceKind::DeadLettered => "dead_lettered",
+            TraceKind::Crashed => "crashed",
+            TraceKind::ConnectionDropped => "connection_dropped",
+            TraceKind::Started => "started",
+        }
+    }
+}
+
+/// One trace row. `message` is the (last) message concerned; for an ack, `first_message` and
+/// `count` describe its range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TraceRecord {
+    pub time: SimTime,
+    pub kind: TraceKind,
+    /// Consumer instance index, in [`crate::model::config::Scenario::consumer_instances`] order.
+    pub consumer: Option<usize>,
+    pub message: Option<MessageId>,
+    pub first_message: Option<MessageId>,
+    pub count: Option<u32>,
+    pub ack_type: Option<AckType>,
+    pub redelivery_counter: Option<u32>,
+}
+
+impl TraceRecord {
+    pub fn new(time: SimTime, kind: TraceKind) -> Self {
+        Self {
+            time,
+            kind,
+            consumer: None,
+            message: None,
+            first_message: None,
+            count: None,
+            ack_type: None,
+            redelivery_counter: None,
+        }
+    }
+}
+
+/// Where trace records go (the CSV writer in `report`, or a test's `Vec`).
+pub trait TraceSink {
+    fn record(&mut self, record: &TraceRecord);
+}
+
+impl TraceSink for Vec<TraceRecord> {
+    fn record(&mut self, record: &TraceRecord) {
+        self.push(*record);
+    }
+}
