@@ -6,6 +6,7 @@
 //! [`metrics`] that [`report`] writes. Only [`scenario`] knows YAML and only [`report`] knows
 //! CSV; the engine knows nothing of brokers.
 
+pub mod bench;
 pub mod engine;
 pub mod metrics;
 pub mod model;

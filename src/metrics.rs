@@ -14,11 +14,20 @@ pub struct AckCounts {
     pub redelivered: u64,
     pub poison: u64,
     pub expired: u64,
+    /// Received acks the broker could not correlate and ignored (also counted under their
+    /// type, so not part of the total).
+    pub rejected: u64,
 }
 
 impl AckCounts {
+    /// Ack commands received, all types.
     pub fn total(&self) -> u64 {
-        self.standard + self.delivered + self.individual + self.redelivered + self.poison + self.expired
+        self.standard
+            + self.delivered
+            + self.individual
+            + self.redelivered
+            + self.poison
+            + self.expired
     }
 }
 
@@ -58,7 +67,8 @@ impl RunSummary {
     /// contract.md: every accepted message ends a run with exactly one fate, so
     /// `produced = unique_processed + lost + dlq + expired + in_flight`.
     pub fn conserves_messages(&self) -> bool {
-        self.produced == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
+        self.produced
+            == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
     }
 }
 
@@ -107,7 +117,11 @@ pub struct Column<T> {
 
 macro_rules! column {
     ($name:literal, $meaning:literal, |$r:ident| $e:expr) => {
-        Column { name: $name, meaning: $meaning, value: |$r| $e }
+        Column {
+            name: $name,
+            meaning: $meaning,
+            value: |$r| $e,
+        }
     };
 }
 
@@ -115,48 +129,181 @@ macro_rules! column {
 pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     column!("scenario", "scenario name", |r| Value::Str(&r.scenario)),
     column!("seed", "seed of this run", |r| Value::U64(r.seed)),
-    column!("produced", "messages the broker accepted", |r| Value::U64(r.produced)),
-    column!("dispatched", "broker-to-consumer dispatch commands, first and re-dispatches", |r| Value::U64(r.dispatched)),
-    column!("deliveries", "messages handed to a consumer application (onMessage or receive), first deliveries and redeliveries", |r| Value::U64(r.deliveries)),
-    column!("redelivered", "deliveries that carried the JMSRedelivered flag", |r| Value::U64(r.redelivered)),
-    column!("processed", "successful processing completions (side effects)", |r| Value::U64(r.processed)),
-    column!("unique_processed", "distinct messages processed at least once", |r| Value::U64(r.unique_processed)),
-    column!("duplicates", "processed - unique_processed", |r| Value::U64(r.duplicates)),
-    column!("lost", "accepted messages never processed and no longer anywhere (acknowledged or discarded unprocessed)", |r| Value::U64(r.lost)),
-    column!("dlq", "messages dead-lettered without ever being processed", |r| Value::U64(r.dlq)),
-    column!("expired", "messages discarded by TTL without ever being processed", |r| Value::U64(r.expired)),
-    column!("in_flight", "never-processed messages still in the broker or a consumer at the end", |r| Value::U64(r.in_flight)),
-    column!("acks_total", "ack commands the broker received, all types", |r| Value::U64(r.acks.total())),
-    column!("acks_standard", "STANDARD ack commands", |r| Value::U64(r.acks.standard)),
-    column!("acks_delivered", "DELIVERED ack commands", |r| Value::U64(r.acks.delivered)),
-    column!("acks_individual", "INDIVIDUAL ack commands", |r| Value::U64(r.acks.individual)),
-    column!("acks_redelivered", "REDELIVERED ack commands", |r| Value::U64(r.acks.redelivered)),
-    column!("acks_poison", "POISON ack commands", |r| Value::U64(r.acks.poison)),
-    column!("acks_expired", "EXPIRED ack commands", |r| Value::U64(r.acks.expired)),
-    column!("stalled", "the run ended with messages waiting that no consumer could ever be given", |r| Value::Bool(r.stalled)),
-    column!("idle_with_backlog_s", "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer", |r| Value::F64(r.idle_with_backlog_s)),
-    column!("jain_fairness", "Jain's index of processed counts across consumer instances (1 = even)", |r| Value::F64(r.jain_fairness)),
-    column!("makespan_s", "simulated time of the last processing completion", |r| Value::F64(r.makespan_s)),
-    column!("throughput", "processed / makespan_s, messages per second", |r| Value::F64(r.throughput)),
-    column!("latency_p50_s", "median of first send to first processing completion, seconds", |r| Value::F64(r.latency_p50_s)),
-    column!("latency_p99_s", "99th percentile of first send to first processing completion, seconds", |r| Value::F64(r.latency_p99_s)),
-    column!("end_s", "simulated time at which the run ended", |r| Value::F64(r.end_s)),
+    column!("produced", "messages the broker accepted", |r| Value::U64(
+        r.produced
+    )),
+    column!(
+        "dispatched",
+        "broker-to-consumer dispatch commands, first and re-dispatches",
+        |r| Value::U64(r.dispatched)
+    ),
+    column!(
+        "deliveries",
+        "messages handed to a consumer application (onMessage or receive), first deliveries and redeliveries",
+        |r| Value::U64(r.deliveries)
+    ),
+    column!(
+        "redelivered",
+        "deliveries that carried the JMSRedelivered flag",
+        |r| Value::U64(r.redelivered)
+    ),
+    column!(
+        "processed",
+        "successful processing completions (side effects)",
+        |r| Value::U64(r.processed)
+    ),
+    column!(
+        "unique_processed",
+        "distinct messages processed at least once",
+        |r| Value::U64(r.unique_processed)
+    ),
+    column!(
+        "duplicates",
+        "processed - unique_processed",
+        |r| Value::U64(r.duplicates)
+    ),
+    column!(
+        "lost",
+        "accepted messages never processed and no longer anywhere (acknowledged or discarded unprocessed)",
+        |r| Value::U64(r.lost)
+    ),
+    column!(
+        "dlq",
+        "messages dead-lettered without ever being processed",
+        |r| Value::U64(r.dlq)
+    ),
+    column!(
+        "expired",
+        "messages discarded by TTL without ever being processed",
+        |r| Value::U64(r.expired)
+    ),
+    column!(
+        "in_flight",
+        "never-processed messages still in the broker or a consumer at the end",
+        |r| Value::U64(r.in_flight)
+    ),
+    column!(
+        "acks_total",
+        "ack commands the broker received, all types",
+        |r| Value::U64(r.acks.total())
+    ),
+    column!("acks_standard", "STANDARD ack commands", |r| Value::U64(
+        r.acks.standard
+    )),
+    column!("acks_delivered", "DELIVERED ack commands", |r| Value::U64(
+        r.acks.delivered
+    )),
+    column!(
+        "acks_individual",
+        "INDIVIDUAL ack commands",
+        |r| Value::U64(r.acks.individual)
+    ),
+    column!("acks_redelivered", "REDELIVERED ack commands", |r| {
+        Value::U64(r.acks.redelivered)
+    }),
+    column!("acks_poison", "POISON ack commands", |r| Value::U64(
+        r.acks.poison
+    )),
+    column!("acks_expired", "EXPIRED ack commands", |r| Value::U64(
+        r.acks.expired
+    )),
+    column!(
+        "acks_rejected",
+        "ack commands the broker could not correlate with its dispatched list and ignored",
+        |r| Value::U64(r.acks.rejected)
+    ),
+    column!(
+        "stalled",
+        "the run ended with messages waiting that no consumer could ever be given",
+        |r| Value::Bool(r.stalled)
+    ),
+    column!(
+        "idle_with_backlog_s",
+        "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer",
+        |r| Value::F64(r.idle_with_backlog_s)
+    ),
+    column!(
+        "jain_fairness",
+        "Jain's index of processed counts across consumer instances (1 = even)",
+        |r| Value::F64(r.jain_fairness)
+    ),
+    column!(
+        "makespan_s",
+        "simulated time of the last processing completion",
+        |r| Value::F64(r.makespan_s)
+    ),
+    column!(
+        "throughput",
+        "processed / makespan_s, messages per second",
+        |r| Value::F64(r.throughput)
+    ),
+    column!(
+        "latency_p50_s",
+        "median of first send to first processing completion, seconds",
+        |r| Value::F64(r.latency_p50_s)
+    ),
+    column!(
+        "latency_p99_s",
+        "99th percentile of first send to first processing completion, seconds",
+        |r| Value::F64(r.latency_p99_s)
+    ),
+    column!("end_s", "simulated time at which the run ended", |r| {
+        Value::F64(r.end_s)
+    }),
     column!("events", "engine events executed", |r| Value::U64(r.events)),
-    column!("wall_s", "wall-clock seconds of this run (the only column that is not reproducible)", |r| Value::F64(r.wall_s)),
+    column!(
+        "wall_s",
+        "wall-clock seconds of this run (the only column that is not reproducible)",
+        |r| Value::F64(r.wall_s)
+    ),
 ];
 
 /// The columns of `consumers.csv`, in output order.
 pub const CONSUMER_COLUMNS: &[Column<ConsumerSummary>] = &[
-    column!("consumer", "consumer instance (name-replica)", |r| Value::Str(&r.consumer)),
-    column!("processed", "successful processing completions by this instance", |r| Value::U64(r.processed)),
-    column!("duplicates", "processings of a message that had already been processed (by anyone)", |r| Value::U64(r.duplicates)),
-    column!("deliveries", "messages handed to this instance's application", |r| Value::U64(r.deliveries)),
-    column!("redelivered", "deliveries with the JMSRedelivered flag", |r| Value::U64(r.redelivered)),
-    column!("acks_sent", "ack commands this instance sent, all types", |r| Value::U64(r.acks_sent)),
-    column!("max_unacked", "largest number of messages dispatched to this instance and not yet acknowledged (broker view)", |r| Value::U64(r.max_unacked)),
-    column!("idle_with_backlog_s", "seconds idle while messages waited in the broker or another consumer's prefetch buffer", |r| Value::F64(r.idle_with_backlog_s)),
-    column!("busy_s", "seconds spent processing", |r| Value::F64(r.busy_s)),
-    column!("crashes", "times this instance's process died", |r| Value::U64(r.crashes)),
+    column!("consumer", "consumer instance (name-replica)", |r| {
+        Value::Str(&r.consumer)
+    }),
+    column!(
+        "processed",
+        "successful processing completions by this instance",
+        |r| Value::U64(r.processed)
+    ),
+    column!(
+        "duplicates",
+        "processings of a message that had already been processed (by anyone)",
+        |r| Value::U64(r.duplicates)
+    ),
+    column!(
+        "deliveries",
+        "messages handed to this instance's application",
+        |r| Value::U64(r.deliveries)
+    ),
+    column!(
+        "redelivered",
+        "deliveries with the JMSRedelivered flag",
+        |r| Value::U64(r.redelivered)
+    ),
+    column!(
+        "acks_sent",
+        "ack commands this instance sent, all types",
+        |r| Value::U64(r.acks_sent)
+    ),
+    column!(
+        "max_unacked",
+        "largest number of messages dispatched to this instance and not yet acknowledged (broker view)",
+        |r| Value::U64(r.max_unacked)
+    ),
+    column!(
+        "idle_with_backlog_s",
+        "seconds idle while messages waited in the broker or another consumer's prefetch buffer",
+        |r| Value::F64(r.idle_with_backlog_s)
+    ),
+    column!("busy_s", "seconds spent processing", |r| Value::F64(
+        r.busy_s
+    )),
+    column!("crashes", "times this instance's process died", |r| {
+        Value::U64(r.crashes)
+    }),
 ];
 
 /// Jain's fairness index `(Σx)² / (n·Σx²)`: 1 when every consumer processed the same number,
@@ -195,7 +342,10 @@ impl Default for LatencyHistogram {
 
 impl LatencyHistogram {
     pub fn new() -> Self {
-        Self { counts: Vec::new(), total: 0 }
+        Self {
+            counts: Vec::new(),
+            total: 0,
+        }
     }
 
     fn index(value: u64) -> usize {
@@ -300,11 +450,21 @@ mod tests {
 
     #[test]
     fn histogram_relative_error_is_bounded() {
-        for &v in &[5_000_000u64, 1_500_000, 123_456_789, 2_000_000_000_000, 2049, u64::MAX / 2] {
+        for &v in &[
+            5_000_000u64,
+            1_500_000,
+            123_456_789,
+            2_000_000_000_000,
+            2049,
+            u64::MAX / 2,
+        ] {
             let mut h = LatencyHistogram::new();
             h.record(v);
             let p = h.percentile(0.5).unwrap() as f64;
-            assert!(((p - v as f64) / v as f64).abs() < 1.0 / 2048.0, "{v} -> {p}");
+            assert!(
+                ((p - v as f64) / v as f64).abs() < 1.0 / 2048.0,
+                "{v} -> {p}"
+            );
         }
     }
 
@@ -326,18 +486,48 @@ mod tests {
         let set: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(set.len(), names.len());
         for required in [
-            "scenario", "seed", "produced", "deliveries", "redelivered", "processed",
-            "unique_processed", "duplicates", "lost", "dlq", "expired", "in_flight", "acks_total",
-            "acks_standard", "acks_delivered", "acks_individual", "acks_redelivered",
-            "acks_poison", "stalled", "idle_with_backlog_s", "jain_fairness", "makespan_s",
-            "throughput", "latency_p50_s", "latency_p99_s", "events", "wall_s",
+            "scenario",
+            "seed",
+            "produced",
+            "deliveries",
+            "redelivered",
+            "processed",
+            "unique_processed",
+            "duplicates",
+            "lost",
+            "dlq",
+            "expired",
+            "in_flight",
+            "acks_total",
+            "acks_standard",
+            "acks_delivered",
+            "acks_individual",
+            "acks_redelivered",
+            "acks_poison",
+            "stalled",
+            "idle_with_backlog_s",
+            "jain_fairness",
+            "makespan_s",
+            "throughput",
+            "latency_p50_s",
+            "latency_p99_s",
+            "events",
+            "wall_s",
         ] {
             assert!(names.contains(&required), "missing {required}");
         }
         let cnames: Vec<&str> = CONSUMER_COLUMNS.iter().map(|c| c.name).collect();
         for required in [
-            "consumer", "processed", "duplicates", "deliveries", "redelivered", "acks_sent",
-            "max_unacked", "idle_with_backlog_s", "busy_s", "crashes",
+            "consumer",
+            "processed",
+            "duplicates",
+            "deliveries",
+            "redelivered",
+            "acks_sent",
+            "max_unacked",
+            "idle_with_backlog_s",
+            "busy_s",
+            "crashes",
         ] {
             assert!(cnames.contains(&required), "missing {required}");
         }

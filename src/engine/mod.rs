@@ -6,5 +6,5 @@ mod rng;
 mod time;
 
 pub use queue::EventQueue;
-pub use rng::{derive_seed, RngStreams, SimRng};
+pub use rng::{RngStreams, SimRng, derive_seed};
 pub use time::{SimDuration, SimTime};

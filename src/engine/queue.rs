@@ -1,16 +1,16 @@
 //! The future-event list: a binary heap ordered by (time, insertion sequence).
 //!
 //! Two events scheduled for the same instant run in the order they were scheduled (stable
-//! FIFO tie-breaking), so a run never depends on how the heap happens to break ties. Time and
-//! sequence are packed into one `u128` key, which compares in a single instruction pair.
+//! FIFO tie-breaking), so a run never depends on how the heap happens to break ties.
 
 use super::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 struct Entry<E> {
-    /// `time << 64 | sequence`.
-    key: u128,
+    /// (time in ns, scheduling sequence): compared lexicographically. Two `u64`s rather than
+    /// one `u128` keep the entry 8-byte aligned, so a 32-byte event makes a 48-byte entry.
+    key: (u64, u64),
     event: E,
 }
 
@@ -46,16 +46,22 @@ impl<E> Default for EventQueue<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> Self {
-        Self { heap: BinaryHeap::new(), next_seq: 0 }
+        Self {
+            heap: BinaryHeap::new(),
+            next_seq: 0,
+        }
     }
 
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { heap: BinaryHeap::with_capacity(capacity), next_seq: 0 }
+        Self {
+            heap: BinaryHeap::with_capacity(capacity),
+            next_seq: 0,
+        }
     }
 
     /// Schedules `event` at `time`, after every event already scheduled for that time.
     pub fn push(&mut self, time: SimTime, event: E) {
-        let key = ((time.as_nanos() as u128) << 64) | self.next_seq as u128;
+        let key = (time.as_nanos(), self.next_seq);
         self.next_seq += 1;
         self.heap.push(Entry { key, event });
     }
@@ -64,12 +70,12 @@ impl<E> EventQueue<E> {
     pub fn pop(&mut self) -> Option<(SimTime, E)> {
         self.heap
             .pop()
-            .map(|e| (SimTime::from_nanos((e.key >> 64) as u64), e.event))
+            .map(|e| (SimTime::from_nanos(e.key.0), e.event))
     }
 
     /// Time of the earliest event, if any.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|e| SimTime::from_nanos((e.key >> 64) as u64))
+        self.heap.peek().map(|e| SimTime::from_nanos(e.key.0))
     }
 
     pub fn len(&self) -> usize {

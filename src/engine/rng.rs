@@ -67,8 +67,18 @@ mod tests {
     #[test]
     fn same_seed_and_label_give_the_same_stream() {
         let s = RngStreams::new(42);
-        let a: Vec<u64> = (0..5).map({ let mut r = s.stream("x"); move |_| r.next_u64() }).collect();
-        let b: Vec<u64> = (0..5).map({ let mut r = s.stream("x"); move |_| r.next_u64() }).collect();
+        let a: Vec<u64> = (0..5)
+            .map({
+                let mut r = s.stream("x");
+                move |_| r.next_u64()
+            })
+            .collect();
+        let b: Vec<u64> = (0..5)
+            .map({
+                let mut r = s.stream("x");
+                move |_| r.next_u64()
+            })
+            .collect();
         assert_eq!(a, b);
     }
 

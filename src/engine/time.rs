@@ -139,7 +139,7 @@ impl fmt::Display for SimDuration {
             return write!(f, "0s");
         }
         for (size, unit) in units {
-            if ns % size == 0 {
+            if ns.is_multiple_of(size) {
                 return write!(f, "{}{}", ns / size, unit);
             }
         }
@@ -172,6 +172,9 @@ mod tests {
     fn time_arithmetic_saturates_instead_of_wrapping() {
         let t = SimTime::from_nanos(u64::MAX - 1) + SimDuration::from_secs(1);
         assert_eq!(t, SimTime::MAX);
-        assert_eq!(SimTime::ZERO.saturating_since(SimTime::from_nanos(5)), SimDuration::ZERO);
+        assert_eq!(
+            SimTime::ZERO.saturating_since(SimTime::from_nanos(5)),
+            SimDuration::ZERO
+        );
     }
 }

@@ -32,9 +32,9 @@ pub struct Scenario {
 impl Scenario {
     /// Consumer instances in creation order, replicas expanded (`c-0`, `c-1`, …).
     pub fn consumer_instances(&self) -> impl Iterator<Item = (String, &ConsumerConfig)> {
-        self.consumers.iter().flat_map(|c| {
-            (0..c.replicas).map(move |i| (format!("{}-{}", c.name, i), c))
-        })
+        self.consumers
+            .iter()
+            .flat_map(|c| (0..c.replicas).map(move |i| (format!("{}-{}", c.name, i), c)))
     }
 
     /// Total number of consumer instances.
@@ -58,7 +58,9 @@ pub struct NetworkConfig {
 
 impl Default for NetworkConfig {
     fn default() -> Self {
-        Self { latency: DurationDist::Constant(SimDuration::from_micros(100)) }
+        Self {
+            latency: DurationDist::Constant(SimDuration::from_micros(100)),
+        }
     }
 }
 
@@ -281,11 +283,25 @@ pub enum CrashPoint {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DurationDist {
     Constant(SimDuration),
-    Exponential { mean: SimDuration },
-    Uniform { min: SimDuration, max: SimDuration },
+    Exponential {
+        mean: SimDuration,
+    },
+    Uniform {
+        min: SimDuration,
+        max: SimDuration,
+    },
     /// Samples below zero are clamped to zero.
-    Normal { mean: SimDuration, std: SimDuration },
+    Normal {
+        mean: SimDuration,
+        std: SimDuration,
+    },
     /// Parameterised by the mean and standard deviation of the duration itself.
-    LogNormal { mean: SimDuration, std: SimDuration },
-    Pareto { scale: SimDuration, shape: f64 },
+    LogNormal {
+        mean: SimDuration,
+        std: SimDuration,
+    },
+    Pareto {
+        scale: SimDuration,
+        shape: f64,
+    },
 }

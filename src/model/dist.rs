@@ -30,9 +30,10 @@ impl DurationSampler {
                 Ok(e) if !mean.is_zero() => Self::Exponential(e),
                 _ => Self::Constant(SimDuration::ZERO),
             },
-            DurationDist::Uniform { min, max } => {
-                Self::Uniform { min: min.as_nanos(), max: max.as_nanos().max(min.as_nanos()) }
-            }
+            DurationDist::Uniform { min, max } => Self::Uniform {
+                min: min.as_nanos(),
+                max: max.as_nanos().max(min.as_nanos()),
+            },
             DurationDist::Normal { mean, std } => match Normal::new(secs(mean), secs(std)) {
                 Ok(n) => Self::Normal(n),
                 Err(_) => Self::Constant(*mean),
@@ -109,7 +110,10 @@ mod tests {
     fn mean_of(dist: DurationDist, n: usize) -> f64 {
         let s = DurationSampler::new(&dist);
         let mut rng = RngStreams::new(1).stream("t");
-        (0..n).map(|_| s.sample(&mut rng).as_secs_f64()).sum::<f64>() / n as f64
+        (0..n)
+            .map(|_| s.sample(&mut rng).as_secs_f64())
+            .sum::<f64>()
+            / n as f64
     }
 
     #[test]
@@ -126,10 +130,34 @@ mod tests {
         let ms = SimDuration::from_millis;
         let cases = [
             (DurationDist::Exponential { mean: ms(2) }, 0.002),
-            (DurationDist::Uniform { min: ms(1), max: ms(3) }, 0.002),
-            (DurationDist::Normal { mean: ms(10), std: ms(1) }, 0.010),
-            (DurationDist::LogNormal { mean: ms(4), std: ms(2) }, 0.004),
-            (DurationDist::Pareto { scale: ms(1), shape: 3.0 }, 0.0015),
+            (
+                DurationDist::Uniform {
+                    min: ms(1),
+                    max: ms(3),
+                },
+                0.002,
+            ),
+            (
+                DurationDist::Normal {
+                    mean: ms(10),
+                    std: ms(1),
+                },
+                0.010,
+            ),
+            (
+                DurationDist::LogNormal {
+                    mean: ms(4),
+                    std: ms(2),
+                },
+                0.004,
+            ),
+            (
+                DurationDist::Pareto {
+                    scale: ms(1),
+                    shape: 3.0,
+                },
+                0.0015,
+            ),
         ];
         for (dist, expected) in cases {
             let m = mean_of(dist, 200_000);
@@ -152,7 +180,10 @@ mod tests {
         let s = ArrivalSampler::new(&Arrival::Exponential { rate: 1000.0 });
         let mut rng = RngStreams::new(5).stream("t");
         let n = 100_000;
-        let mean = (0..n).map(|_| s.next_gap(&mut rng).as_secs_f64()).sum::<f64>() / n as f64;
+        let mean = (0..n)
+            .map(|_| s.next_gap(&mut rng).as_secs_f64())
+            .sum::<f64>()
+            / n as f64;
         assert!((mean - 0.001).abs() < 0.00003, "{mean}");
     }
 }

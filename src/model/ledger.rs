@@ -57,6 +57,10 @@ impl MessageLedger {
 
     /// Every accepted id with its flags.
     pub fn iter(&self) -> impl Iterator<Item = (MessageId, u8)> + '_ {
-        self.flags.iter().enumerate().skip(1).map(|(i, &f)| (i as MessageId, f))
+        self.flags
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, &f)| (i as MessageId, f))
     }
 }

@@ -10,4 +10,4 @@ pub mod network;
 pub mod sim;
 pub mod trace;
 
-pub use sim::{run, RunOutcome, SimError};
+pub use sim::{RunOutcome, SimError, run};

@@ -15,7 +15,11 @@ pub struct Link {
 
 impl Link {
     pub fn new(latency: DurationSampler, rng: SimRng) -> Self {
-        Self { latency, rng, last_arrival: SimTime::ZERO }
+        Self {
+            latency,
+            rng,
+            last_arrival: SimTime::ZERO,
+        }
     }
 
     /// When a command sent at `now` arrives at the other end.
@@ -36,12 +40,17 @@ mod tests {
     fn constant_latency_adds_the_delay() {
         let l = DurationSampler::new(&DurationDist::Constant(SimDuration::from_micros(100)));
         let mut link = Link::new(l, RngStreams::new(1).stream("l"));
-        assert_eq!(link.arrival(SimTime::from_nanos(1_000)), SimTime::from_nanos(101_000));
+        assert_eq!(
+            link.arrival(SimTime::from_nanos(1_000)),
+            SimTime::from_nanos(101_000)
+        );
     }
 
     #[test]
     fn random_latency_never_reorders() {
-        let l = DurationSampler::new(&DurationDist::Exponential { mean: SimDuration::from_millis(1) });
+        let l = DurationSampler::new(&DurationDist::Exponential {
+            mean: SimDuration::from_millis(1),
+        });
         let mut link = Link::new(l, RngStreams::new(1).stream("l"));
         let mut prev = SimTime::ZERO;
         for i in 0..10_000u64 {

@@ -2,7 +2,7 @@
 //! instances, wired together through the engine's event queue.
 
 use crate::engine::{EventQueue, RngStreams, SimRng, SimTime};
-use crate::metrics::{jain_fairness, AckCounts, ConsumerSummary, LatencyHistogram, RunSummary};
+use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
 use crate::model::activemq::consumer::Consumer;
@@ -20,7 +20,10 @@ pub enum BrokerCommand {
     /// `MessagePull` of a prefetch-0 `receive()`.
     Pull,
     /// COMMIT (with the transacted STANDARD ack sent just before it, if any) or ROLLBACK.
-    EndTransaction { ack: Option<MessageAck>, commit: bool },
+    EndTransaction {
+        ack: Option<MessageAck>,
+        commit: bool,
+    },
     /// The TCP connection closed under a dead process.
     ConnectionDropped,
 }
@@ -29,21 +32,50 @@ pub enum BrokerCommand {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {
     /// The next message of `producer` reaches the broker.
-    MessageArrives { producer: usize, sent_at: SimTime },
+    MessageArrives {
+        producer: usize,
+        sent_at: SimTime,
+    },
     /// A consumer process starts or restarts.
-    ConsumerStarts { consumer: usize },
+    ConsumerStarts {
+        consumer: usize,
+    },
     /// Its `ConsumerInfo` reaches the broker.
-    SubscriptionArrives { consumer: usize, generation: u32 },
+    SubscriptionArrives {
+        consumer: usize,
+        generation: u32,
+    },
     /// A dispatched message reaches the client.
-    DispatchArrives { consumer: usize, generation: u32, message: MessageRef },
+    DispatchArrives {
+        consumer: usize,
+        generation: u32,
+        message: MessageRef,
+    },
     /// A client command reaches the broker.
-    ToBroker { consumer: usize, generation: u32, command: BrokerCommand },
+    ToBroker {
+        consumer: usize,
+        generation: u32,
+        command: BrokerCommand,
+    },
     /// The broker's answer to a COMMIT / ROLLBACK reaches the client.
-    TransactionDone { consumer: usize, generation: u32, committed: bool },
-    ProcessingEnds { consumer: usize, generation: u32 },
-    RedeliveryDue { consumer: usize, generation: u32 },
+    TransactionDone {
+        consumer: usize,
+        generation: u32,
+        committed: bool,
+    },
+    ProcessingEnds {
+        consumer: usize,
+        generation: u32,
+    },
+    RedeliveryDue {
+        consumer: usize,
+        generation: u32,
+    },
     /// `generation: None` for `crash.at` (whatever connection is alive then).
-    Crash { consumer: usize, generation: Option<u32> },
+    Crash {
+        consumer: usize,
+        generation: Option<u32>,
+    },
 }
 
 impl Event {
@@ -64,8 +96,6 @@ pub struct Totals {
     pub acks: AckCounts,
     pub latency: LatencyHistogram,
     pub last_processed_at: SimTime,
-    /// INDIVIDUAL acks for a message no longer dispatched: the real broker ignores them.
-    pub unmatched_individual_acks: u64,
 }
 
 /// What a model component may touch while it handles an event.
@@ -99,7 +129,9 @@ impl Ctx<'_, '_> {
         if duplicate {
             self.totals.duplicates += 1;
         } else {
-            self.totals.latency.record(self.now.saturating_since(message.sent_at).as_nanos());
+            self.totals
+                .latency
+                .record(self.now.saturating_since(message.sent_at).as_nanos());
         }
         duplicate
     }
@@ -170,9 +202,18 @@ pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<Run
         world.handle(event)?;
         executed += 1;
     }
-    let end = if cut_by_until { until.expect("cut by until") } else { world.now };
+    let end = if cut_by_until {
+        until.expect("cut by until")
+    } else {
+        world.now
+    };
     world.advance_to(end);
-    world.finish(scenario, executed, cut_by_until, wall.elapsed().as_secs_f64())
+    world.finish(
+        scenario,
+        executed,
+        cut_by_until,
+        wall.elapsed().as_secs_f64(),
+    )
 }
 
 impl<'t> World<'t> {
@@ -190,12 +231,21 @@ impl<'t> World<'t> {
                     sent: 0,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
-                    link: Link::new(latency.clone(), streams.stream(&format!("producer/{}/network", p.name))),
+                    link: Link::new(
+                        latency.clone(),
+                        streams.stream(&format!("producer/{}/network", p.name)),
+                    ),
                 };
                 if producer.messages > 0 {
                     let sent_at = SimTime::from(p.start_at);
                     let at = producer.link.arrival(sent_at);
-                    events.push(at, Event::MessageArrives { producer: i, sent_at });
+                    events.push(
+                        at,
+                        Event::MessageArrives {
+                            producer: i,
+                            sent_at,
+                        },
+                    );
                 }
                 producer
             })
@@ -204,16 +254,38 @@ impl<'t> World<'t> {
             .consumer_instances()
             .enumerate()
             .map(|(i, (name, cfg))| {
-                Consumer::new(i, name, cfg, &scenario.network, scenario.broker.redelivery, &streams)
+                Consumer::new(
+                    i,
+                    name,
+                    cfg,
+                    &scenario.network,
+                    scenario.broker.redelivery,
+                    &streams,
+                )
             })
             .collect();
         for (i, (_, cfg)) in scenario.consumer_instances().enumerate() {
-            events.push(SimTime::from(cfg.start_at), Event::ConsumerStarts { consumer: i });
-            if let Some(CrashConfig { point: CrashPoint::At(t), .. }) = cfg.crash {
-                events.push(SimTime::from(t), Event::Crash { consumer: i, generation: None });
+            events.push(
+                SimTime::from(cfg.start_at),
+                Event::ConsumerStarts { consumer: i },
+            );
+            if let Some(CrashConfig {
+                point: CrashPoint::At(t),
+                ..
+            }) = cfg.crash
+            {
+                events.push(
+                    SimTime::from(t),
+                    Event::Crash {
+                        consumer: i,
+                        generation: None,
+                    },
+                );
             }
         }
-        let capacity = usize::try_from(scenario.total_messages()).unwrap_or(usize::MAX).min(1 << 26);
+        let capacity = usize::try_from(scenario.total_messages())
+            .unwrap_or(usize::MAX)
+            .min(1 << 26);
         Self {
             now: SimTime::ZERO,
             events,
@@ -248,53 +320,110 @@ impl<'t> World<'t> {
     }
 
     fn handle(&mut self, event: Event) -> Result<(), SimError> {
-        let World { now, events, queue, producers, consumers, ledger, totals, trace, effects, subscription_owner, .. } =
-            self;
-        let mut ctx = Ctx { now: *now, events, ledger, totals, trace };
+        let World {
+            now,
+            events,
+            queue,
+            producers,
+            consumers,
+            ledger,
+            totals,
+            trace,
+            effects,
+            subscription_owner,
+            ..
+        } = self;
+        let mut ctx = Ctx {
+            now: *now,
+            events,
+            ledger,
+            totals,
+            trace,
+        };
         match event {
             Event::MessageArrives { producer, sent_at } => {
                 let id = ctx.ledger.accept();
-                let message = MessageRef { id, redelivery_counter: 0, sent_at };
-                ctx.trace(|t| TraceRecord { message: Some(id), ..TraceRecord::new(t, TraceKind::Accepted) });
+                let message = MessageRef {
+                    id,
+                    redelivery_counter: 0,
+                    sent_at,
+                };
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::Accepted)
+                });
                 queue.enqueue(message, effects);
                 let p = &mut producers[producer];
                 p.sent += 1;
                 if p.sent < p.messages {
                     let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
                     let at = p.link.arrival(next_send);
-                    ctx.schedule(at, Event::MessageArrives { producer, sent_at: next_send });
+                    ctx.schedule(
+                        at,
+                        Event::MessageArrives {
+                            producer,
+                            sent_at: next_send,
+                        },
+                    );
                 }
             }
             Event::ConsumerStarts { consumer } => consumers[consumer].start(&mut ctx),
-            Event::SubscriptionArrives { consumer, generation } => {
+            Event::SubscriptionArrives {
+                consumer,
+                generation,
+            } => {
                 let c = &mut consumers[consumer];
                 if c.subscriptions[generation as usize].is_none() {
                     let id = queue.add_subscription(consumer, c.prefetch, effects);
                     debug_assert_eq!(id, subscription_owner.len());
                     subscription_owner.push((consumer, generation));
                     c.subscriptions[generation as usize] = Some(id);
-                    ctx.trace(|t| TraceRecord { consumer: Some(consumer), ..TraceRecord::new(t, TraceKind::Subscribed) });
+                    ctx.trace(|t| TraceRecord {
+                        consumer: Some(consumer),
+                        ..TraceRecord::new(t, TraceKind::Subscribed)
+                    });
                 }
             }
-            Event::DispatchArrives { consumer, generation, message } => {
-                consumers[consumer].on_dispatch(&mut ctx, generation, message)
-            }
-            Event::ToBroker { consumer, generation, command } => {
+            Event::DispatchArrives {
+                consumer,
+                generation,
+                message,
+            } => consumers[consumer].on_dispatch(&mut ctx, generation, message),
+            Event::ToBroker {
+                consumer,
+                generation,
+                command,
+            } => {
                 let Some(sub) = consumers[consumer].subscriptions[generation as usize] else {
                     return Ok(());
                 };
-                broker_command(&mut ctx, queue, &mut consumers[consumer], generation, sub, command, effects)?;
+                broker_command(
+                    &mut ctx,
+                    queue,
+                    &mut consumers[consumer],
+                    generation,
+                    sub,
+                    command,
+                    effects,
+                )?;
             }
-            Event::TransactionDone { consumer, generation, committed } => {
-                consumers[consumer].on_transaction_done(&mut ctx, generation, committed)
-            }
-            Event::ProcessingEnds { consumer, generation } => {
-                consumers[consumer].on_processing_end(&mut ctx, generation)
-            }
-            Event::RedeliveryDue { consumer, generation } => {
-                consumers[consumer].on_redelivery_due(&mut ctx, generation)
-            }
-            Event::Crash { consumer, generation } => consumers[consumer].on_crash(&mut ctx, generation),
+            Event::TransactionDone {
+                consumer,
+                generation,
+                committed,
+            } => consumers[consumer].on_transaction_done(&mut ctx, generation, committed),
+            Event::ProcessingEnds {
+                consumer,
+                generation,
+            } => consumers[consumer].on_processing_end(&mut ctx, generation),
+            Event::RedeliveryDue {
+                consumer,
+                generation,
+            } => consumers[consumer].on_redelivery_due(&mut ctx, generation),
+            Event::Crash {
+                consumer,
+                generation,
+            } => consumers[consumer].on_crash(&mut ctx, generation),
         }
         apply_broker_effects(&mut ctx, effects, consumers, subscription_owner);
         Ok(())
@@ -308,16 +437,31 @@ impl<'t> World<'t> {
         wall_s: f64,
     ) -> Result<RunOutcome, SimError> {
         let census = census(&self.ledger, &self.queue, &self.consumers)?;
-        let waiting = self.queue.waiting() + self.consumers.iter().map(Consumer::undelivered).sum::<usize>();
+        let waiting = self.queue.waiting()
+            + self
+                .consumers
+                .iter()
+                .map(Consumer::undelivered)
+                .sum::<usize>();
         let mut remaining = self.events;
-        let progress_possible = std::iter::from_fn(|| remaining.pop()).any(|(_, e)| e.can_unblock_consumers());
+        let progress_possible =
+            std::iter::from_fn(|| remaining.pop()).any(|(_, e)| e.can_unblock_consumers());
         let stalled = waiting > 0 && !progress_possible;
 
         let totals = &self.totals;
         let makespan_s = totals.last_processed_at.as_secs_f64();
         let processed_counts: Vec<u64> = self.consumers.iter().map(|c| c.stats.processed).collect();
-        let percentile = |q| totals.latency.percentile(q).map_or(0.0, |ns| ns as f64 / 1e9);
-        let end = if cut_by_until { scenario.until.map(SimTime::from).unwrap_or(self.now) } else { self.now };
+        let percentile = |q| {
+            totals
+                .latency
+                .percentile(q)
+                .map_or(0.0, |ns| ns as f64 / 1e9)
+        };
+        let end = if cut_by_until {
+            scenario.until.map(SimTime::from).unwrap_or(self.now)
+        } else {
+            self.now
+        };
         let summary = RunSummary {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
@@ -334,21 +478,37 @@ impl<'t> World<'t> {
             in_flight: census.in_flight,
             acks: totals.acks,
             stalled,
-            idle_with_backlog_s: self.consumers.iter().map(|c| c.stats.idle_with_backlog.as_secs_f64()).sum(),
+            idle_with_backlog_s: self
+                .consumers
+                .iter()
+                .map(|c| c.stats.idle_with_backlog.as_secs_f64())
+                .sum(),
             jain_fairness: jain_fairness(&processed_counts),
             makespan_s,
-            throughput: if makespan_s > 0.0 { totals.processed as f64 / makespan_s } else { 0.0 },
+            throughput: if makespan_s > 0.0 {
+                totals.processed as f64 / makespan_s
+            } else {
+                0.0
+            },
             latency_p50_s: percentile(0.5),
             latency_p99_s: percentile(0.99),
             end_s: end.as_secs_f64(),
             events: executed,
             wall_s,
         };
-        if !summary.conserves_messages() || summary.duplicates != summary.processed - summary.unique_processed {
+        if !summary.conserves_messages()
+            || summary.duplicates != summary.processed - summary.unique_processed
+        {
             return Err(SimError::Conservation(format!(
                 "produced {} != unique_processed {} + lost {} + dlq {} + expired {} + in_flight {} (processed {}, duplicates {})",
-                summary.produced, summary.unique_processed, summary.lost, summary.dlq, summary.expired,
-                summary.in_flight, summary.processed, summary.duplicates
+                summary.produced,
+                summary.unique_processed,
+                summary.lost,
+                summary.dlq,
+                summary.expired,
+                summary.in_flight,
+                summary.processed,
+                summary.duplicates
             )));
         }
         let consumers = self
@@ -373,7 +533,11 @@ impl<'t> World<'t> {
                 crashes: c.stats.crashes,
             })
             .collect();
-        Ok(RunOutcome { summary, consumers, cut_by_until })
+        Ok(RunOutcome {
+            summary,
+            consumers,
+            cut_by_until,
+        })
     }
 }
 
@@ -391,18 +555,33 @@ fn broker_command(
     match command {
         BrokerCommand::Ack(ack) => apply_ack(ctx, queue, index, sub, &ack, effects)?,
         BrokerCommand::Pull => {
-            ctx.trace(|t| TraceRecord { consumer: Some(index), ..TraceRecord::new(t, TraceKind::Pull) });
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(index),
+                ..TraceRecord::new(t, TraceKind::Pull)
+            });
             queue.pull(sub, effects);
         }
         BrokerCommand::EndTransaction { ack, commit } => {
-            if let Some(ack) = ack {
-                apply_ack(ctx, queue, index, sub, &ack, effects)?;
+            if let Some(ack) = &ack {
+                count_ack(ctx, index, ack);
             }
+            let result = queue.end_transaction(sub, ack.as_ref(), commit, effects);
+            reject_or_fail(ctx, index, ack.as_ref(), result)?;
             if commit {
-                ctx.trace(|t| TraceRecord { consumer: Some(index), ..TraceRecord::new(t, TraceKind::Committed) });
+                ctx.trace(|t| TraceRecord {
+                    consumer: Some(index),
+                    ..TraceRecord::new(t, TraceKind::Committed)
+                });
             }
             let at = consumer.to_client.arrival(ctx.now);
-            ctx.schedule(at, Event::TransactionDone { consumer: index, generation, committed: commit });
+            ctx.schedule(
+                at,
+                Event::TransactionDone {
+                    consumer: index,
+                    generation,
+                    committed: commit,
+                },
+            );
         }
         BrokerCommand::ConnectionDropped => {
             let taken = queue.remove_subscription_on_connection_drop(sub, effects);
@@ -424,6 +603,13 @@ fn apply_ack(
     ack: &MessageAck,
     effects: &mut Vec<BrokerEffect>,
 ) -> Result<(), SimError> {
+    count_ack(ctx, consumer, ack);
+    let result = queue.acknowledge(sub, ack, effects);
+    reject_or_fail(ctx, consumer, Some(ack), result)
+}
+
+/// The broker received an ack command: count it by type and trace it.
+fn count_ack(ctx: &mut Ctx, consumer: usize, ack: &MessageAck) {
     let counts = &mut ctx.totals.acks;
     match ack.ack_type {
         AckType::Standard => counts.standard += 1,
@@ -441,14 +627,37 @@ fn apply_ack(
         ack_type: Some(ack.ack_type),
         ..TraceRecord::new(t, TraceKind::AckReceived)
     });
-    match queue.acknowledge(sub, ack, effects) {
+}
+
+/// An ack the broker cannot correlate with its dispatched list changes nothing: the real
+/// broker ignores an uncorrelated INDIVIDUAL ack and answers the others' JMSException with a
+/// `ConnectionError` to the client (`TransportConnection.serviceException`), keeping the
+/// connection. An ack for a subscription that does not exist is a bug of the model.
+fn reject_or_fail(
+    ctx: &mut Ctx,
+    consumer: usize,
+    ack: Option<&MessageAck>,
+    result: Result<(), AckError>,
+) -> Result<(), SimError> {
+    match result {
         Ok(()) => Ok(()),
-        // PrefetchSubscription.acknowledge ignores an INDIVIDUAL ack it cannot correlate.
-        Err(AckError::Unmatched { .. }) if ack.ack_type == AckType::Individual => {
-            ctx.totals.unmatched_individual_acks += 1;
+        Err(AckError::Unmatched { .. }) => {
+            ctx.totals.acks.rejected += 1;
+            let ack = ack.copied();
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(consumer),
+                message: ack.map(|a| a.last),
+                first_message: ack.and_then(|a| a.first),
+                count: ack.map(|a| a.count),
+                ack_type: ack.map(|a| a.ack_type),
+                ..TraceRecord::new(t, TraceKind::AckRejected)
+            });
             Ok(())
         }
-        Err(source) => Err(SimError::Ack { time: ctx.now, source }),
+        Err(source) => Err(SimError::Ack {
+            time: ctx.now,
+            source,
+        }),
     }
 }
 
@@ -461,7 +670,10 @@ fn apply_broker_effects(
 ) {
     for effect in effects.drain(..) {
         match effect {
-            BrokerEffect::Dispatched { subscription, message } => {
+            BrokerEffect::Dispatched {
+                subscription,
+                message,
+            } => {
                 let (consumer, generation) = subscription_owner[subscription];
                 ctx.totals.dispatched += 1;
                 ctx.trace(|t| TraceRecord {
@@ -471,14 +683,24 @@ fn apply_broker_effects(
                     ..TraceRecord::new(t, TraceKind::Dispatched)
                 });
                 let at = consumers[consumer].to_client.arrival(ctx.now);
-                ctx.schedule(at, Event::DispatchArrives { consumer, generation, message });
+                ctx.schedule(
+                    at,
+                    Event::DispatchArrives {
+                        consumer,
+                        generation,
+                        message,
+                    },
+                );
             }
             BrokerEffect::Consumed { id } => {
                 ctx.ledger.mark(id, ledger::CONSUMED);
             }
             BrokerEffect::DeadLettered { id } => {
                 ctx.ledger.mark(id, ledger::DEAD_LETTERED);
-                ctx.trace(|t| TraceRecord { message: Some(id), ..TraceRecord::new(t, TraceKind::DeadLettered) });
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::DeadLettered)
+                });
             }
         }
     }
@@ -496,12 +718,17 @@ struct Census {
 /// Classifies every accepted message by its fate and checks the bookkeeping against where the
 /// messages physically are: the broker holds each message at most once, never one it has
 /// removed, and every message it no longer holds was removed for a recorded reason.
-fn census(ledger: &MessageLedger, queue: &Queue, consumers: &[Consumer]) -> Result<Census, SimError> {
+fn census(
+    ledger: &MessageLedger,
+    queue: &Queue,
+    consumers: &[Consumer],
+) -> Result<Census, SimError> {
     const IN_BROKER: u8 = 1;
     const IN_CLIENT: u8 = 2;
     let n = ledger.accepted() as usize;
     let mut place = vec![0u8; n + 1];
-    let bad = |id: MessageId, what: &str| Err(SimError::Conservation(format!("message {id} {what}")));
+    let bad =
+        |id: MessageId, what: &str| Err(SimError::Conservation(format!("message {id} {what}")));
     for m in queue.held_messages() {
         let slot = &mut place[m.id as usize];
         if *slot & IN_BROKER != 0 {
@@ -514,7 +741,13 @@ fn census(ledger: &MessageLedger, queue: &Queue, consumers: &[Consumer]) -> Resu
             place[id as usize] |= IN_CLIENT;
         }
     }
-    let mut census = Census { unique_processed: 0, lost: 0, dlq: 0, expired: 0, in_flight: 0 };
+    let mut census = Census {
+        unique_processed: 0,
+        lost: 0,
+        dlq: 0,
+        expired: 0,
+        in_flight: 0,
+    };
     for (id, flags) in ledger.iter() {
         let here = place[id as usize];
         let removed = flags & ledger::REMOVED != 0;
@@ -522,7 +755,10 @@ fn census(ledger: &MessageLedger, queue: &Queue, consumers: &[Consumer]) -> Resu
             return bad(id, "is still held by the broker after being removed");
         }
         if here & IN_BROKER == 0 && !removed {
-            return bad(id, "left the broker without being acknowledged, dead-lettered or expired");
+            return bad(
+                id,
+                "left the broker without being acknowledged, dead-lettered or expired",
+            );
         }
         if flags & ledger::PROCESSED != 0 {
             census.unique_processed += 1;
@@ -538,4 +774,3 @@ fn census(ledger: &MessageLedger, queue: &Queue, consumers: &[Consumer]) -> Resu
     }
     Ok(census)
 }
-

@@ -21,8 +21,11 @@ pub enum TraceKind {
     Failed,
     /// The client sent an ack command.
     AckSent,
-    /// The broker applied an ack command.
+    /// The broker received an ack command.
     AckReceived,
+    /// The broker could not correlate an ack with the messages dispatched to that consumer and
+    /// ignored it (the real client gets a `ConnectionError`).
+    AckRejected,
     /// A pull request (prefetch 0) reached the broker.
     Pull,
     /// A transacted session committed (the broker applied it).
@@ -52,6 +55,7 @@ impl TraceKind {
             TraceKind::Failed => "failed",
             TraceKind::AckSent => "ack_sent",
             TraceKind::AckReceived => "ack_received",
+            TraceKind::AckRejected => "ack_rejected",
             TraceKind::Pull => "pull",
             TraceKind::Committed => "committed",
             TraceKind::RolledBack => "rolled_back",

@@ -49,6 +49,12 @@ pub struct MessageAck {
 impl MessageAck {
     /// An ack for the single message `id`.
     pub fn single(ack_type: AckType, id: MessageId) -> Self {
-        Self { ack_type, first: Some(id), last: id, count: 1, in_transaction: false }
+        Self {
+            ack_type,
+            first: Some(id),
+            last: id,
+            count: 1,
+            in_transaction: false,
+        }
     }
 }

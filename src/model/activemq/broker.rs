@@ -16,7 +16,10 @@ pub type SubscriptionId = usize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BrokerEffect {
     /// A message was dispatched to a subscription (it travels to the consumer now).
-    Dispatched { subscription: SubscriptionId, message: MessageRef },
+    Dispatched {
+        subscription: SubscriptionId,
+        message: MessageRef,
+    },
     /// A consuming ack deleted the message from the store.
     Consumed { id: MessageId },
     /// A POISON ack sent the message to the DLQ (`ActiveMQ.DLQ`, A4.1).
@@ -30,7 +33,10 @@ pub enum AckError {
     #[error("ack for subscription {0} that does not exist")]
     UnknownSubscription(SubscriptionId),
     #[error("unmatched acknowledge {ack:?}: {reason}")]
-    Unmatched { ack: MessageAck, reason: &'static str },
+    Unmatched {
+        ack: MessageAck,
+        reason: &'static str,
+    },
 }
 
 /// `PrefetchSubscription`: one consumer's window on the queue.
@@ -47,7 +53,12 @@ pub struct PrefetchSubscription {
 
 impl PrefetchSubscription {
     fn new(consumer: usize, prefetch: u32) -> Self {
-        Self { consumer, prefetch, extension: 0, dispatched: VecDeque::new() }
+        Self {
+            consumer,
+            prefetch,
+            extension: 0,
+            dispatched: VecDeque::new(),
+        }
     }
 
     /// `PrefetchSubscription.isFull()`: `dispatched − ext ≥ P`, or with prefetch 0 `ext == 0`
@@ -70,9 +81,15 @@ impl PrefetchSubscription {
         let unmatched = |reason| AckError::Unmatched { ack: *ack, reason };
         let start = match ack.first {
             None => 0,
-            Some(first) => self.position(first).ok_or(unmatched("first message not dispatched"))?,
+            Some(first) => self
+                .position(first)
+                .ok_or(unmatched("first message not dispatched"))?,
         };
-        let end = self.dispatched.iter().skip(start).position(|m| m.id == ack.last)
+        let end = self
+            .dispatched
+            .iter()
+            .skip(start)
+            .position(|m| m.id == ack.last)
             .ok_or(unmatched("last message not dispatched after the first"))?;
         Ok(start..start + end + 1)
     }
@@ -124,7 +141,10 @@ impl Queue {
 
     /// Live subscriptions.
     pub fn subscriptions(&self) -> impl Iterator<Item = (SubscriptionId, &PrefetchSubscription)> {
-        self.subscriptions.iter().enumerate().filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
+        self.subscriptions
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (i, s)))
     }
 
     /// Every message the broker holds: waiting, or dispatched and unacknowledged.
@@ -150,7 +170,8 @@ impl Queue {
         effects: &mut Vec<BrokerEffect>,
     ) -> SubscriptionId {
         let id = self.subscriptions.len();
-        self.subscriptions.push(Some(PrefetchSubscription::new(consumer, prefetch)));
+        self.subscriptions
+            .push(Some(PrefetchSubscription::new(consumer, prefetch)));
         self.peak_dispatched.push(0);
         self.consumer_list.push(id);
         self.dispatch(effects);
@@ -214,14 +235,25 @@ impl Queue {
         match ack.ack_type {
             AckType::Standard => {
                 let range = sub.range(ack)?;
-                // assertAckMatchesDispatched: outside a transaction the count must match.
-                if !ack.in_transaction && range.len() != ack.count as usize {
-                    return Err(AckError::Unmatched { ack: *ack, reason: "count differs from dispatched range" });
+                if ack.in_transaction {
+                    return Err(AckError::Unmatched {
+                        ack: *ack,
+                        reason: "a transacted ack is applied by end_transaction",
+                    });
                 }
-                // A transacted ack reaches the model together with its commit, so the
-                // removal and the per-node contraction happen now either way.
+                // assertAckMatchesDispatched: outside a transaction the count must match.
+                if range.len() != ack.count as usize {
+                    return Err(AckError::Unmatched {
+                        ack: *ack,
+                        reason: "count differs from dispatched range",
+                    });
+                }
                 let removed = range.len() as u32;
-                effects.extend(sub.dispatched.drain(range).map(|m| BrokerEffect::Consumed { id: m.id }));
+                effects.extend(
+                    sub.dispatched
+                        .drain(range)
+                        .map(|m| BrokerEffect::Consumed { id: m.id }),
+                );
                 contract(sub, removed);
             }
             AckType::Individual => {
@@ -253,7 +285,47 @@ impl Queue {
                 sub.range(ack)?;
             }
             AckType::Expired => {
-                return Err(AckError::Unmatched { ack: *ack, reason: "message expiry is not modelled on queues yet" });
+                return Err(AckError::Unmatched {
+                    ack: *ack,
+                    reason: "message expiry is not modelled on queues yet",
+                });
+            }
+        }
+        self.dispatch(effects);
+        Ok(())
+    }
+
+    /// COMMIT or ROLLBACK of a local transaction whose STANDARD ack (sent by `beforeEnd`
+    /// just before it) is `ack`. The transacted ack registered a synchronization per node
+    /// (`registerRemoveSync`, A6.2): at commit each node is removed and the extension
+    /// contracted by one; at rollback the extension is contracted by one per node and the
+    /// messages stay dispatched (the client redelivers them locally).
+    pub fn end_transaction(
+        &mut self,
+        id: SubscriptionId,
+        ack: Option<&MessageAck>,
+        commit: bool,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> Result<(), AckError> {
+        let use_ext = self.use_prefetch_extension;
+        let sub = self
+            .subscriptions
+            .get_mut(id)
+            .and_then(|s| s.as_mut())
+            .ok_or(AckError::UnknownSubscription(id))?;
+        if let Some(ack) = ack {
+            // Inside a transaction only the ends of the range are checked, not the count.
+            let range = sub.range(ack)?;
+            let nodes = range.len() as u32;
+            if commit {
+                effects.extend(
+                    sub.dispatched
+                        .drain(range)
+                        .map(|m| BrokerEffect::Consumed { id: m.id }),
+                );
+            }
+            if use_ext && sub.prefetch != 0 {
+                sub.extension = sub.extension.saturating_sub(nodes);
             }
         }
         self.dispatch(effects);
@@ -267,7 +339,10 @@ impl Queue {
     fn dispatch(&mut self, effects: &mut Vec<BrokerEffect>) {
         while self.waiting() > 0 {
             let target = self.consumer_list.iter().position(|&s| {
-                !self.subscriptions[s].as_ref().expect("listed subscriptions are live").is_full()
+                !self.subscriptions[s]
+                    .as_ref()
+                    .expect("listed subscriptions are live")
+                    .is_full()
             });
             let Some(pos) = target else { return };
             let message = self
@@ -276,13 +351,18 @@ impl Queue {
                 .or_else(|| self.pending.pop_front())
                 .expect("waiting() > 0");
             let id = self.consumer_list[pos];
-            let sub = self.subscriptions[id].as_mut().expect("listed subscriptions are live");
+            let sub = self.subscriptions[id]
+                .as_mut()
+                .expect("listed subscriptions are live");
             sub.dispatched.push_back(message);
             self.peak_dispatched[id] = self.peak_dispatched[id].max(sub.dispatched.len());
             if sub.prefetch == 0 {
                 sub.extension = sub.extension.saturating_sub(1);
             }
-            effects.push(BrokerEffect::Dispatched { subscription: id, message });
+            effects.push(BrokerEffect::Dispatched {
+                subscription: id,
+                message,
+            });
             if self.consumer_list.len() > 1 {
                 let moved = self.consumer_list.remove(pos);
                 self.consumer_list.push(moved);
@@ -297,21 +377,34 @@ mod tests {
     use crate::engine::SimTime;
 
     fn msg(id: MessageId) -> MessageRef {
-        MessageRef { id, redelivery_counter: 0, sent_at: SimTime::ZERO }
+        MessageRef {
+            id,
+            redelivery_counter: 0,
+            sent_at: SimTime::ZERO,
+        }
     }
 
     fn dispatched_to(effects: &[BrokerEffect]) -> Vec<(SubscriptionId, MessageId)> {
         effects
             .iter()
             .filter_map(|e| match e {
-                BrokerEffect::Dispatched { subscription, message } => Some((*subscription, message.id)),
+                BrokerEffect::Dispatched {
+                    subscription,
+                    message,
+                } => Some((*subscription, message.id)),
                 _ => None,
             })
             .collect()
     }
 
     fn ack(ack_type: AckType, first: MessageId, last: MessageId, count: u32) -> MessageAck {
-        MessageAck { ack_type, first: Some(first), last, count, in_transaction: false }
+        MessageAck {
+            ack_type,
+            first: Some(first),
+            last,
+            count,
+            in_transaction: false,
+        }
     }
 
     #[test]
@@ -335,7 +428,10 @@ mod tests {
         }
         let a = q.add_subscription(0, 3, &mut fx);
         let b = q.add_subscription(1, 3, &mut fx);
-        assert_eq!(dispatched_to(&fx), vec![(a, 1), (a, 2), (a, 3), (b, 4), (b, 5)]);
+        assert_eq!(
+            dispatched_to(&fx),
+            vec![(a, 1), (a, 2), (a, 3), (b, 4), (b, 5)]
+        );
     }
 
     #[test]
@@ -349,13 +445,15 @@ mod tests {
         assert_eq!(dispatched_to(&fx).len(), 2);
         // DELIVERED(2) widens the window by 2 without removing anything (A6.2).
         fx.clear();
-        q.acknowledge(s, &ack(AckType::Delivered, 2, 2, 2), &mut fx).unwrap();
+        q.acknowledge(s, &ack(AckType::Delivered, 2, 2, 2), &mut fx)
+            .unwrap();
         assert_eq!(dispatched_to(&fx), vec![(s, 3), (s, 4)]);
         assert_eq!(q.subscription(s).unwrap().extension, 2);
         // STANDARD for 1..3 removes three nodes and contracts the extension by one each,
         // flooring at zero: window = 2 + 0 - 1 → one more message.
         fx.clear();
-        q.acknowledge(s, &ack(AckType::Standard, 1, 3, 3), &mut fx).unwrap();
+        q.acknowledge(s, &ack(AckType::Standard, 1, 3, 3), &mut fx)
+            .unwrap();
         assert_eq!(q.subscription(s).unwrap().extension, 0);
         assert_eq!(dispatched_to(&fx), vec![(s, 5)]);
         assert_eq!(q.subscription(s).unwrap().dispatched.len(), 2);
@@ -370,7 +468,8 @@ mod tests {
             q.enqueue(msg(i), &mut fx);
         }
         fx.clear();
-        q.acknowledge(s, &ack(AckType::Delivered, 2, 2, 2), &mut fx).unwrap();
+        q.acknowledge(s, &ack(AckType::Delivered, 2, 2, 2), &mut fx)
+            .unwrap();
         assert!(dispatched_to(&fx).is_empty());
         assert!(q.subscription(s).unwrap().is_full());
     }
@@ -395,12 +494,17 @@ mod tests {
         for i in 1..=3 {
             q.enqueue(msg(i), &mut fx);
         }
-        q.acknowledge(s, &ack(AckType::Delivered, 3, 3, 3), &mut fx).unwrap();
+        q.acknowledge(s, &ack(AckType::Delivered, 3, 3, 3), &mut fx)
+            .unwrap();
         fx.clear();
-        q.acknowledge(s, &ack(AckType::Poison, 1, 2, 2), &mut fx).unwrap();
+        q.acknowledge(s, &ack(AckType::Poison, 1, 2, 2), &mut fx)
+            .unwrap();
         assert_eq!(
             fx,
-            vec![BrokerEffect::DeadLettered { id: 1 }, BrokerEffect::DeadLettered { id: 2 }]
+            vec![
+                BrokerEffect::DeadLettered { id: 1 },
+                BrokerEffect::DeadLettered { id: 2 }
+            ]
         );
         assert_eq!(q.subscription(s).unwrap().extension, 2);
     }
@@ -413,7 +517,8 @@ mod tests {
         q.enqueue(msg(1), &mut fx);
         q.enqueue(msg(2), &mut fx);
         fx.clear();
-        q.acknowledge(s, &ack(AckType::Redelivered, 1, 1, 1), &mut fx).unwrap();
+        q.acknowledge(s, &ack(AckType::Redelivered, 1, 1, 1), &mut fx)
+            .unwrap();
         assert!(fx.is_empty());
         assert_eq!(q.subscription(s).unwrap().dispatched.len(), 1);
     }
@@ -427,9 +532,16 @@ mod tests {
             q.enqueue(msg(i), &mut fx);
         }
         fx.clear();
-        q.acknowledge(s, &MessageAck::single(AckType::Individual, 2), &mut fx).unwrap();
+        q.acknowledge(s, &MessageAck::single(AckType::Individual, 2), &mut fx)
+            .unwrap();
         assert_eq!(fx, vec![BrokerEffect::Consumed { id: 2 }]);
-        let ids: Vec<_> = q.subscription(s).unwrap().dispatched.iter().map(|m| m.id).collect();
+        let ids: Vec<_> = q
+            .subscription(s)
+            .unwrap()
+            .dispatched
+            .iter()
+            .map(|m| m.id)
+            .collect();
         assert_eq!(ids, vec![1, 3]);
     }
 
@@ -449,7 +561,8 @@ mod tests {
         assert_eq!(q.remove_subscription_on_connection_drop(a, &mut fx), 2);
         // b is full; nothing moves yet. The redeliveries go first once b acks.
         assert!(fx.is_empty());
-        q.acknowledge(b, &MessageAck::single(AckType::Standard, 3), &mut fx).unwrap();
+        q.acknowledge(b, &MessageAck::single(AckType::Standard, 3), &mut fx)
+            .unwrap();
         let dispatched: Vec<MessageRef> = fx
             .iter()
             .filter_map(|e| match e {
@@ -474,12 +587,14 @@ mod tests {
         assert!(q.subscription(s).unwrap().is_full());
         // A pull with nothing waiting stays armed.
         fx.clear();
-        q.acknowledge(s, &MessageAck::single(AckType::Standard, 1), &mut fx).unwrap();
+        q.acknowledge(s, &MessageAck::single(AckType::Standard, 1), &mut fx)
+            .unwrap();
         q.pull(s, &mut fx);
         q.pull(s, &mut fx);
         assert_eq!(dispatched_to(&fx), vec![(s, 2)]);
         fx.clear();
-        q.acknowledge(s, &MessageAck::single(AckType::Standard, 2), &mut fx).unwrap();
+        q.acknowledge(s, &MessageAck::single(AckType::Standard, 2), &mut fx)
+            .unwrap();
         q.pull(s, &mut fx);
         q.enqueue(msg(3), &mut fx);
         assert_eq!(dispatched_to(&fx), vec![(s, 3)]);

@@ -15,8 +15,8 @@ use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::SubscriptionId;
 use crate::model::config::{
-    AckMode, ConsumerConfig, CrashConfig, CrashPoint, DeliveryMode, FailureHandling,
-    NetworkConfig, RedeliveryPolicy,
+    AckMode, ConsumerConfig, CrashConfig, CrashPoint, DeliveryMode, FailureHandling, NetworkConfig,
+    RedeliveryPolicy,
 };
 use crate::model::dist::DurationSampler;
 use crate::model::message::{MessageId, MessageRef};
@@ -157,8 +157,14 @@ impl Consumer {
             policy,
             rng_processing: streams.stream(&format!("consumer/{name}/processing")),
             rng_failure: streams.stream(&format!("consumer/{name}/failure")),
-            to_broker: Link::new(latency.clone(), streams.stream(&format!("connection/{name}/to_broker"))),
-            to_client: Link::new(latency, streams.stream(&format!("connection/{name}/to_client"))),
+            to_broker: Link::new(
+                latency.clone(),
+                streams.stream(&format!("connection/{name}/to_broker")),
+            ),
+            to_client: Link::new(
+                latency,
+                streams.stream(&format!("connection/{name}/to_client")),
+            ),
             name,
             alive: false,
             generation: 0,
@@ -208,7 +214,11 @@ impl Consumer {
 
     /// Messages held by this client and not yet handed to the application.
     pub fn undelivered(&self) -> usize {
-        if self.alive { self.unconsumed.len() + self.redelivery_pending.len() } else { 0 }
+        if self.alive {
+            self.unconsumed.len() + self.redelivery_pending.len()
+        } else {
+            0
+        }
     }
 
     /// Every message this client holds (buffered, delivered-unacked, being processed).
@@ -238,7 +248,9 @@ impl Consumer {
     /// Sends a command to the broker over this connection (FIFO after earlier commands).
     fn send(&mut self, ctx: &mut Ctx, command: BrokerCommand) {
         let ack = match &command {
-            BrokerCommand::Ack(ack) | BrokerCommand::EndTransaction { ack: Some(ack), .. } => Some(*ack),
+            BrokerCommand::Ack(ack) | BrokerCommand::EndTransaction { ack: Some(ack), .. } => {
+                Some(*ack)
+            }
             _ => None,
         };
         if let Some(ack) = ack {
@@ -254,7 +266,14 @@ impl Consumer {
             });
         }
         let at = self.to_broker.arrival(ctx.now);
-        ctx.schedule(at, Event::ToBroker { consumer: self.index, generation: self.generation, command });
+        ctx.schedule(
+            at,
+            Event::ToBroker {
+                consumer: self.index,
+                generation: self.generation,
+                command,
+            },
+        );
     }
 
     fn send_ack(&mut self, ctx: &mut Ctx, ack: MessageAck) {
@@ -286,7 +305,13 @@ impl Consumer {
         self.processed_since_commit = 0;
         self.trace(ctx, TraceKind::Started, None);
         let at = self.to_broker.arrival(ctx.now);
-        ctx.schedule(at, Event::SubscriptionArrives { consumer: self.index, generation: self.generation });
+        ctx.schedule(
+            at,
+            Event::SubscriptionArrives {
+                consumer: self.index,
+                generation: self.generation,
+            },
+        );
         self.try_deliver(ctx);
     }
 
@@ -306,18 +331,29 @@ impl Consumer {
 
     /// Hands the next buffered message to the application if it is waiting for one.
     fn try_deliver(&mut self, ctx: &mut Ctx) {
-        while self.alive && self.running && self.app == AppState::Idle {
+        while self.alive && self.app == AppState::Idle {
+            // receive() with prefetch 0 first asks the broker for one message when nothing is
+            // buffered (MC.sendPullCommand, A1.5) - also while a redelivery delay has the
+            // consumer stopped: the pull goes out before receive() blocks.
+            if self.delivery == DeliveryMode::Receive
+                && self.prefetch == 0
+                && self.unconsumed.is_empty()
+                && !self.pull_outstanding
+            {
+                self.pull_outstanding = true;
+                self.send(ctx, BrokerCommand::Pull);
+            }
+            if !self.running {
+                return;
+            }
             let Some(message) = self.unconsumed.pop_front() else {
-                // receive() with prefetch 0 asks the broker for one message (A1.5).
-                if self.prefetch == 0 && self.delivery == DeliveryMode::Receive && !self.pull_outstanding {
-                    self.pull_outstanding = true;
-                    self.send(ctx, BrokerCommand::Pull);
-                }
                 return;
             };
             // preDispatchCheck, transacted sessions only (A3.4): a message whose counter
             // already exceeds the policy is POISON-acked without reaching the application.
-            if self.ack_mode == AckMode::Transacted && self.policy.is_exceeded(message.redelivery_counter) {
+            if self.ack_mode == AckMode::Transacted
+                && self.policy.is_exceeded(message.redelivery_counter)
+            {
                 self.send_ack(ctx, MessageAck::single(AckType::Poison, message.id));
                 continue;
             }
@@ -344,17 +380,31 @@ impl Consumer {
         }
         let duration = self.processing.sample(&mut self.rng_processing);
         let fails = self.poison.binary_search(&message.id).is_ok()
-            || (self.failure_probability > 0.0 && self.rng_failure.random::<f64>() < self.failure_probability);
+            || (self.failure_probability > 0.0
+                && self.rng_failure.random::<f64>() < self.failure_probability);
         self.app = AppState::Processing { message, fails };
-        if let Some(CrashConfig { point: CrashPoint::DuringProcessing(k), .. }) = self.crash {
+        if let Some(CrashConfig {
+            point: CrashPoint::DuringProcessing(k),
+            ..
+        }) = self.crash
+        {
             if !self.crash_fired && self.deliveries_total == k {
                 ctx.schedule(
                     ctx.now + duration.half(),
-                    Event::Crash { consumer: self.index, generation: Some(self.generation) },
+                    Event::Crash {
+                        consumer: self.index,
+                        generation: Some(self.generation),
+                    },
                 );
             }
         }
-        ctx.schedule(ctx.now + duration, Event::ProcessingEnds { consumer: self.index, generation: self.generation });
+        ctx.schedule(
+            ctx.now + duration,
+            Event::ProcessingEnds {
+                consumer: self.index,
+                generation: self.generation,
+            },
+        );
     }
 
     /// MC.beforeMessageIsConsumed (A2.2): track the delivery; a transacted session also
@@ -387,7 +437,8 @@ impl Consumer {
                     let threshold = self.prefetch as f64 * 0.65;
                     let timed_out = !self.optimize_ack_timeout.is_zero()
                         && ctx.now >= self.optimize_ack_timestamp + self.optimize_ack_timeout;
-                    if (self.ack_counter + self.delivered_counter) as f64 >= threshold || timed_out {
+                    if (self.ack_counter + self.delivered_counter) as f64 >= threshold || timed_out
+                    {
                         let ack = self.ack_for_all_delivered(AckType::Standard);
                         self.delivered.clear();
                         self.ack_counter = 0;
@@ -410,8 +461,14 @@ impl Consumer {
 
     /// MC.makeAckForAllDeliveredMessages: one ack covering `deliveredMessages`.
     fn ack_for_all_delivered(&self, ack_type: AckType) -> MessageAck {
-        let first = self.delivered.front().expect("callers check for delivered messages");
-        let last = self.delivered.back().expect("callers check for delivered messages");
+        let first = self
+            .delivered
+            .front()
+            .expect("callers check for delivered messages");
+        let last = self
+            .delivered
+            .back()
+            .expect("callers check for delivered messages");
         MessageAck {
             ack_type,
             first: Some(first.id),
@@ -472,10 +529,12 @@ impl Consumer {
         }
     }
 
-    /// `session.commit()` (A2.9): `beforeEnd` sends one transacted STANDARD ack for all
-    /// delivered messages (the list is cleared only after the commit succeeds), then the
-    /// synchronous COMMIT; the application blocks until the broker answers.
-    fn begin_commit(&mut self, ctx: &mut Ctx) {
+    /// `session.commit()` / `session.rollback()` (`TransactionContext`, A2.9): `beforeEnd`
+    /// calls MC.acknowledge(), which sends one transacted STANDARD ack for all delivered
+    /// messages and lowers `deliveredCounter` (the list itself is kept until the outcome is
+    /// known); then the synchronous COMMIT or ROLLBACK, the application blocked until the
+    /// broker answers ([`Self::on_transaction_done`]).
+    fn end_transaction(&mut self, ctx: &mut Ctx, commit: bool) {
         let ack = if self.delivered.is_empty() {
             None
         } else {
@@ -486,14 +545,7 @@ impl Consumer {
             Some(ack)
         };
         self.app = AppState::EndingTransaction;
-        self.send(ctx, BrokerCommand::EndTransaction { ack, commit: true });
-    }
-
-    /// `session.rollback()` in a transacted session: a synchronous ROLLBACK to the broker,
-    /// then the local redelivery of [`Self::rollback`] when it returns.
-    fn begin_rollback(&mut self, ctx: &mut Ctx) {
-        self.app = AppState::EndingTransaction;
-        self.send(ctx, BrokerCommand::EndTransaction { ack: None, commit: false });
+        self.send(ctx, BrokerCommand::EndTransaction { ack, commit });
     }
 
     /// The broker answered a COMMIT or ROLLBACK.
@@ -574,7 +626,10 @@ impl Consumer {
             } else {
                 ctx.schedule(
                     ctx.now + self.redelivery_delay,
-                    Event::RedeliveryDue { consumer: self.index, generation: self.generation },
+                    Event::RedeliveryDue {
+                        consumer: self.index,
+                        generation: self.generation,
+                    },
                 );
             }
         }
@@ -616,7 +671,11 @@ impl Consumer {
                 self.stats.duplicates += 1;
             }
             self.trace(ctx, TraceKind::Processed, Some(&message));
-            if let Some(CrashConfig { point: CrashPoint::AfterProcessed(k), .. }) = self.crash {
+            if let Some(CrashConfig {
+                point: CrashPoint::AfterProcessed(k),
+                ..
+            }) = self.crash
+            {
                 if !self.crash_fired && self.processed_total == k {
                     self.crash(ctx);
                     return;
@@ -660,7 +719,7 @@ impl Consumer {
                 self.processed_since_commit += 1;
                 if self.commit_every > 0 && self.processed_since_commit >= self.commit_every {
                     self.processed_since_commit = 0;
-                    self.begin_commit(ctx);
+                    self.end_transaction(ctx, true);
                 }
             }
             AckMode::Auto | AckMode::DupsOk => {}
@@ -671,7 +730,7 @@ impl Consumer {
     fn on_failure(&mut self, ctx: &mut Ctx, message: MessageRef) {
         match (self.handling, self.delivery) {
             // The application calls session.rollback() (transacted; validated).
-            (FailureHandling::Rollback, _) => self.begin_rollback(ctx),
+            (FailureHandling::Rollback, _) => self.end_transaction(ctx, false),
             // The application calls session.recover(): a local rollback, no broker command.
             // A listener then returns normally; its AMC finds nothing left to acknowledge.
             (FailureHandling::Recover, delivery) => {
@@ -684,7 +743,9 @@ impl Consumer {
             (FailureHandling::Throw, DeliveryMode::Listener) => match self.ack_mode {
                 AckMode::Auto | AckMode::DupsOk | AckMode::Individual => self.rollback(ctx),
                 // CLIENT / transacted: as if the listener succeeded; no redelivery.
-                AckMode::Client | AckMode::Transacted => self.after_message_is_consumed(ctx, message),
+                AckMode::Client | AckMode::Transacted => {
+                    self.after_message_is_consumed(ctx, message)
+                }
             },
             // With receive() no client code sees the exception: the application moves on.
             (FailureHandling::Throw, DeliveryMode::Receive) => {}
@@ -716,9 +777,17 @@ impl Consumer {
         self.redelivery_pending.clear();
         self.delivered.clear();
         self.pending_ack = None;
-        if let Some(CrashConfig { restart_after: Some(after), .. }) = self.crash {
-            ctx.schedule(ctx.now + after, Event::ConsumerStarts { consumer: self.index });
+        if let Some(CrashConfig {
+            restart_after: Some(after),
+            ..
+        }) = self.crash
+        {
+            ctx.schedule(
+                ctx.now + after,
+                Event::ConsumerStarts {
+                    consumer: self.index,
+                },
+            );
         }
     }
 }
-

@@ -5,3 +5,6 @@ pub mod ack;
 pub mod broker;
 pub mod consumer;
 mod redelivery;
+
+#[cfg(test)]
+mod tests;

@@ -43,20 +43,32 @@ mod tests {
     fn default_policy_redelivers_every_second_and_poisons_after_six() {
         let p = RedeliveryPolicy::default();
         assert_eq!(p.initial_redelivery_delay, SimDuration::from_secs(1));
-        assert_eq!(p.next_redelivery_delay(SimDuration::from_secs(1)), SimDuration::from_secs(1));
+        assert_eq!(
+            p.next_redelivery_delay(SimDuration::from_secs(1)),
+            SimDuration::from_secs(1)
+        );
         assert!(!p.is_exceeded(6));
         assert!(p.is_exceeded(7));
     }
 
     #[test]
     fn exponential_backoff_multiplies_the_previous_delay() {
-        let p = RedeliveryPolicy { use_exponential_backoff: true, ..Default::default() };
+        let p = RedeliveryPolicy {
+            use_exponential_backoff: true,
+            ..Default::default()
+        };
         let d1 = p.initial_redelivery_delay;
         let d2 = p.next_redelivery_delay(d1);
         let d3 = p.next_redelivery_delay(d2);
-        assert_eq!((d2, d3), (SimDuration::from_secs(5), SimDuration::from_secs(25)));
+        assert_eq!(
+            (d2, d3),
+            (SimDuration::from_secs(5), SimDuration::from_secs(25))
+        );
         // A previous delay of zero (e.g. after a commit) restarts at redeliveryDelay.
-        assert_eq!(p.next_redelivery_delay(SimDuration::ZERO), SimDuration::from_secs(1));
+        assert_eq!(
+            p.next_redelivery_delay(SimDuration::ZERO),
+            SimDuration::from_secs(1)
+        );
     }
 
     #[test]
@@ -66,12 +78,18 @@ mod tests {
             maximum_redelivery_delay: Some(SimDuration::from_secs(10)),
             ..Default::default()
         };
-        assert_eq!(p.next_redelivery_delay(SimDuration::from_secs(5)), SimDuration::from_secs(10));
+        assert_eq!(
+            p.next_redelivery_delay(SimDuration::from_secs(5)),
+            SimDuration::from_secs(10)
+        );
         let low_cap = RedeliveryPolicy {
             maximum_redelivery_delay: Some(SimDuration::from_millis(10)),
             ..p
         };
-        assert_eq!(low_cap.next_redelivery_delay(SimDuration::from_secs(5)), SimDuration::from_secs(1));
+        assert_eq!(
+            low_cap.next_redelivery_delay(SimDuration::from_secs(5)),
+            SimDuration::from_secs(1)
+        );
     }
 
     #[test]
@@ -81,12 +99,18 @@ mod tests {
             backoff_multiplier: 1.5,
             ..Default::default()
         };
-        assert_eq!(p.next_redelivery_delay(SimDuration::from_millis(3)), SimDuration::from_millis(4));
+        assert_eq!(
+            p.next_redelivery_delay(SimDuration::from_millis(3)),
+            SimDuration::from_millis(4)
+        );
     }
 
     #[test]
     fn unlimited_redeliveries_never_exceed() {
-        let p = RedeliveryPolicy { maximum_redeliveries: None, ..Default::default() };
+        let p = RedeliveryPolicy {
+            maximum_redeliveries: None,
+            ..Default::default()
+        };
         assert!(!p.is_exceeded(u32::MAX));
     }
 }
