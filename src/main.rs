@@ -1,1 +1,230 @@
-fn main() {}
+//! The `acksim` binary: parses the command line, calls the library, prints, and maps errors to
+//! the exit statuses of contract.md (0 success, 2 bad input, 1 internal failure). The library
+//! does the work and never prints; this file only decides what goes to stdout and stderr.
+
+mod cli;
+
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+use std::process::ExitCode;
+
+use acksim::model::{self, SimError};
+use acksim::report::{self, OutputDir, ReportError, TraceCsv};
+use acksim::scenario::{self, LoadedScenario, ScenarioError};
+use anyhow::Context;
+use clap::Parser;
+
+use cli::{BenchArgs, CheckArgs, Cli, Command, RunArgs};
+
+/// The user asked for something this version cannot do, or for strictness that failed: bad
+/// input (exit 2), like a rejected scenario.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Refused(String);
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits 2 (0 for --help / --version).
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", message(&err));
+            ExitCode::from(exit_status(&err))
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<()> {
+    let not_yet = |command: &str| {
+        Err(Refused(format!(
+            "`acksim {command}` is not implemented in this version"
+        ))
+        .into())
+    };
+    match cli.command {
+        Command::Run(args) => run(&args),
+        Command::Check(args) => check(&args),
+        Command::Sweep(_) => not_yet("sweep"),
+        Command::Merge(_) => not_yet("merge"),
+        Command::Plot(_) => not_yet("plot"),
+        Command::Tune(_) => not_yet("tune"),
+        Command::Bench(args) => bench(&args),
+    }
+}
+
+/// The error and its causes on one line, like anyhow's `{:#}`, but without repeating a cause
+/// whose text an outer message already includes.
+fn message(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
+/// 2 for bad input, 1 for everything else: the first typed error in the chain decides.
+fn exit_status(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<ScenarioError>() || cause.is::<ReportError>() || cause.is::<Refused>() {
+            return 2;
+        }
+        if cause.is::<SimError>() {
+            return 1;
+        }
+    }
+    1
+}
+
+/// `acksim run`: load, simulate, write the files, print the summary. Nothing is created on
+/// disk before the scenario has been accepted, and a failed run removes what it created.
+fn run(args: &RunArgs) -> anyhow::Result<()> {
+    if args.plot {
+        return Err(Refused("--plot: charts are not implemented in this version".into()).into());
+    }
+    let LoadedScenario {
+        mut scenario,
+        warnings,
+        ..
+    } = scenario::load(&args.scenario)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let out_path = match &args.out {
+        Some(dir) => dir.clone(),
+        None => default_out_dir(&args.scenario, &scenario.name)?,
+    };
+    let out = OutputDir::create(&out_path)?;
+    let mut trace = if args.trace {
+        Some(TraceCsv::create(
+            &out.join(report::TRACE_FILE),
+            instance_names(&scenario),
+        )?)
+    } else {
+        None
+    };
+    let sink = trace
+        .as_mut()
+        .map(|t| t as &mut dyn model::trace::TraceSink);
+    let outcome = model::run(&scenario, sink).with_context(|| {
+        format!(
+            "{}: the simulation failed (seed {})",
+            args.scenario.display(),
+            scenario.seed
+        )
+    })?;
+    let written = report::write_run(out.path(), &outcome.summary, &outcome.consumers, trace)?;
+    out.keep();
+
+    let mut text =
+        report::text::run_summary(&outcome.summary, &outcome.consumers, outcome.cut_by_until);
+    text.push_str(&format!("wrote {}\n", paths(&written)));
+    print_warnings(&args.scenario, &warnings);
+    print(&text)
+}
+
+/// `acksim bench`: time one run of the reference workload and the bare event-heap baseline.
+fn bench(args: &BenchArgs) -> anyhow::Result<()> {
+    let LoadedScenario { mut scenario, .. } = scenario::load(&args.scenario)?;
+    if let Some(total) = args.messages {
+        scale_messages(&mut scenario, total);
+    }
+    let report = acksim::bench::run_benchmark(&scenario)
+        .with_context(|| format!("{}: the simulation failed", args.scenario.display()))?;
+    print(&report::text::bench_report(&scenario.name, &report))
+}
+
+/// Spreads `total` messages over the producers in proportion to their configured counts.
+fn scale_messages(scenario: &mut acksim::model::config::Scenario, total: u64) {
+    let configured = scenario.total_messages().max(1) as u128;
+    let mut assigned = 0;
+    let last = scenario.producers.len().saturating_sub(1);
+    for (i, p) in scenario.producers.iter_mut().enumerate() {
+        p.messages = if i == last {
+            total - assigned
+        } else {
+            (p.messages as u128 * total as u128 / configured) as u64
+        };
+        assigned += p.messages;
+    }
+}
+
+/// `acksim check`: validate and describe; warnings fail only with `--deny-warnings`.
+fn check(args: &CheckArgs) -> anyhow::Result<()> {
+    let loaded = scenario::load(&args.scenario)?;
+    let description = report::text::describe_scenario(&loaded.scenario, loaded.sweep.is_some());
+    let n = loaded.warnings.len();
+    let verdict = if n == 0 {
+        "ok".to_string()
+    } else {
+        format!("ok, {n} warning(s)")
+    };
+    print(&format!(
+        "{description}\n{}: {verdict}\n",
+        args.scenario.display()
+    ))?;
+    print_warnings(&args.scenario, &loaded.warnings);
+    if args.deny_warnings && n > 0 {
+        return Err(Refused(format!(
+            "{}: {n} warning(s) and --deny-warnings",
+            args.scenario.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `results/<scenario name>/`, provided the name stays inside `results/` (no `..`, no root).
+fn default_out_dir(file: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let inside = Path::new(name)
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    if name.is_empty() || !inside {
+        let why = format!(
+            "{}: scenario name `{name}` cannot name a directory under results/; pass --out DIR",
+            file.display()
+        );
+        return Err(Refused(why).into());
+    }
+    Ok(Path::new("results").join(name))
+}
+
+fn instance_names(scenario: &acksim::model::config::Scenario) -> Vec<String> {
+    scenario
+        .consumer_instances()
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Warnings are diagnostics: stderr, one per line, named by file (and line:column if known).
+fn print_warnings(path: &Path, warnings: &[scenario::Warning]) {
+    for w in warnings {
+        let at = match (w.line, w.column) {
+            (Some(line), Some(column)) => format!(":{line}:{column}"),
+            (Some(line), None) => format!(":{line}"),
+            _ => String::new(),
+        };
+        eprintln!("warning: {}{at}: {}", path.display(), w.message);
+    }
+}
+
+fn paths(written: &[PathBuf]) -> String {
+    written
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Writes to stdout; a closed pipe (`acksim run x | head`) is not an error worth a panic.
+fn print(text: &str) -> anyhow::Result<()> {
+    match io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e).context("cannot write to stdout"),
+        _ => Ok(()),
+    }
+}

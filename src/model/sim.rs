@@ -45,11 +45,10 @@ pub enum Event {
         consumer: usize,
         generation: u32,
     },
-    /// A dispatched message reaches the client.
-    DispatchArrives {
+    /// A dispatched message reaches a client that was waiting for one.
+    InboundDue {
         consumer: usize,
         generation: u32,
-        message: MessageRef,
     },
     /// A client command reaches the broker.
     ToBroker {
@@ -208,6 +207,9 @@ pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<Run
         world.now
     };
     world.advance_to(end);
+    for c in &mut world.consumers {
+        c.charge_unfinished_processing(end);
+    }
     world.finish(
         scenario,
         executed,
@@ -301,17 +303,23 @@ impl<'t> World<'t> {
         }
     }
 
-    /// Integrates busy and idle-with-backlog time up to `t`, then moves the clock.
+    /// Integrates idle-with-backlog time up to `t`, then moves the clock. (Busy time is
+    /// charged exactly when a processing ends or is cut short.)
     fn advance_to(&mut self, t: SimTime) {
         if t > self.accounted_until {
             let dt = t - self.accounted_until;
+            let mut idle = 0;
+            let mut undelivered = 0;
+            for c in &self.consumers {
+                idle += usize::from(c.is_idle());
+                undelivered += c.undelivered();
+            }
             let broker_waiting = self.queue.waiting() > 0;
-            let total_undelivered: usize = self.consumers.iter().map(Consumer::undelivered).sum();
-            for c in &mut self.consumers {
-                if c.is_processing() {
-                    c.stats.busy += dt;
-                } else if c.is_idle() && (broker_waiting || total_undelivered > c.undelivered()) {
-                    c.stats.idle_with_backlog += dt;
+            if idle > 0 && (broker_waiting || undelivered > 0) {
+                for c in self.consumers.iter_mut().filter(|c| c.is_idle()) {
+                    if broker_waiting || undelivered > c.undelivered() {
+                        c.stats.idle_with_backlog += dt;
+                    }
                 }
             }
             self.accounted_until = t;
@@ -384,11 +392,10 @@ impl<'t> World<'t> {
                     });
                 }
             }
-            Event::DispatchArrives {
+            Event::InboundDue {
                 consumer,
                 generation,
-                message,
-            } => consumers[consumer].on_dispatch(&mut ctx, generation, message),
+            } => consumers[consumer].on_inbound_due(&mut ctx, generation),
             Event::ToBroker {
                 consumer,
                 generation,
@@ -682,15 +689,7 @@ fn apply_broker_effects(
                     redelivery_counter: Some(message.redelivery_counter),
                     ..TraceRecord::new(t, TraceKind::Dispatched)
                 });
-                let at = consumers[consumer].to_client.arrival(ctx.now);
-                ctx.schedule(
-                    at,
-                    Event::DispatchArrives {
-                        consumer,
-                        generation,
-                        message,
-                    },
-                );
+                consumers[consumer].on_dispatched(ctx, generation, message);
             }
             BrokerEffect::Consumed { id } => {
                 ctx.ledger.mark(id, ledger::CONSUMED);

@@ -18,7 +18,7 @@
 //! bad value is reported at the position given to `apply_override` (the grid key's). So a sweep
 //! does, per cell:
 //!
-//! ```ignore
+//! ```text
 //! let base = parse_raw(text, origin)?;           // once
 //! let mut cell = base.clone();
 //! for (path, value) in overrides { apply_override(&mut cell, path, value, key_location, origin)?; }

@@ -204,11 +204,11 @@ impl Queue {
     /// extension is set to the pull quantity (1) and a waiting message, if any, is dispatched;
     /// with no timeout the pull stays armed until one arrives (A1.5).
     pub fn pull(&mut self, id: SubscriptionId, effects: &mut Vec<BrokerEffect>) {
-        if let Some(Some(sub)) = self.subscriptions.get_mut(id) {
-            if sub.prefetch == 0 {
-                sub.extension = 1;
-                self.dispatch(effects);
-            }
+        if let Some(Some(sub)) = self.subscriptions.get_mut(id)
+            && sub.prefetch == 0
+        {
+            sub.extension = 1;
+            self.dispatch(effects);
         }
     }
 

@@ -32,8 +32,12 @@ enum AppState {
     /// Waiting for a message: the session thread is idle (listener) or the application is
     /// blocked in `receive()`.
     Idle,
-    /// Processing a delivery; `fails` was decided when it started.
-    Processing { message: MessageRef, fails: bool },
+    /// Processing a delivery since `started`; `fails` was decided when it started.
+    Processing {
+        message: MessageRef,
+        fails: bool,
+        started: SimTime,
+    },
     /// Blocked in a synchronous `session.commit()` / `session.rollback()`.
     EndingTransaction,
 }
@@ -87,6 +91,13 @@ pub struct Consumer {
     pub subscriptions: Vec<Option<SubscriptionId>>,
 
     // ActiveMQMessageConsumer state.
+    /// Dispatched messages on their way to this client, or arrived and not yet looked at,
+    /// with their arrival times. The broker → client link is FIFO, so the client only needs
+    /// to look at them when it is waiting for a message (a wake-up is scheduled then) or when
+    /// it finishes what it was doing; busy consumers cost no event per arrival.
+    inbound: VecDeque<(SimTime, MessageRef)>,
+    /// The earliest scheduled wake-up for an inbound message, if any.
+    wake_at: Option<SimTime>,
     /// `unconsumedMessages`: prefetched, not yet handed to the application.
     unconsumed: VecDeque<MessageRef>,
     /// `unconsumedMessages.isRunning()`: false while a rollback's redelivery delay runs.
@@ -169,6 +180,8 @@ impl Consumer {
             alive: false,
             generation: 0,
             subscriptions: Vec::new(),
+            inbound: VecDeque::new(),
+            wake_at: None,
             unconsumed: VecDeque::new(),
             running: false,
             redelivery_pending: Vec::new(),
@@ -202,9 +215,14 @@ impl Consumer {
         self.alive && generation == self.generation
     }
 
-    /// The application is processing (for busy time).
-    pub fn is_processing(&self) -> bool {
-        self.alive && matches!(self.app, AppState::Processing { .. })
+    /// Charges the busy time of a processing cut short (by a crash or the end of the run);
+    /// call once per cut.
+    pub fn charge_unfinished_processing(&mut self, now: SimTime) {
+        if let AppState::Processing { started, .. } = self.app
+            && self.alive
+        {
+            self.stats.busy += now - started;
+        }
     }
 
     /// The application is waiting for a message (for idle-with-backlog time).
@@ -215,7 +233,7 @@ impl Consumer {
     /// Messages held by this client and not yet handed to the application.
     pub fn undelivered(&self) -> usize {
         if self.alive {
-            self.unconsumed.len() + self.redelivery_pending.len()
+            self.inbound.len() + self.unconsumed.len() + self.redelivery_pending.len()
         } else {
             0
         }
@@ -227,8 +245,10 @@ impl Consumer {
             AppState::Processing { message, .. } if self.alive => Some(message.id),
             _ => None,
         };
-        self.unconsumed
+        self.inbound
             .iter()
+            .map(|(_, m)| m)
+            .chain(self.unconsumed.iter())
             .chain(self.redelivery_pending.iter())
             .chain(self.delivered.iter())
             .map(|m| m.id)
@@ -289,6 +309,8 @@ impl Consumer {
         self.alive = true;
         self.generation = self.subscriptions.len() as u32;
         self.subscriptions.push(None);
+        self.inbound.clear();
+        self.wake_at = None;
         self.unconsumed.clear();
         self.redelivery_pending.clear();
         self.delivered.clear();
@@ -315,22 +337,68 @@ impl Consumer {
         self.try_deliver(ctx);
     }
 
-    /// A dispatched message reaches the client: into `unconsumedMessages`.
-    pub fn on_dispatch(&mut self, ctx: &mut Ctx, generation: u32, message: MessageRef) {
+    /// The broker dispatched a message to this client's connection `generation`: it travels
+    /// the broker → client link.
+    pub fn on_dispatched(&mut self, ctx: &mut Ctx, generation: u32, message: MessageRef) {
         if !self.is_current(generation) {
             // The process that was to receive it is dead; the broker takes it back when it
             // sees the connection drop.
             return;
         }
-        self.unconsumed.push_back(message);
-        if self.prefetch == 0 {
-            self.pull_outstanding = false;
+        let at = self.to_client.arrival(ctx.now);
+        self.inbound.push_back((at, message));
+        if self.is_waiting_for_messages() && self.unconsumed.is_empty() {
+            self.wake_up_at(ctx, at);
+        }
+    }
+
+    /// A dispatched message has arrived while this client was waiting for one.
+    pub fn on_inbound_due(&mut self, ctx: &mut Ctx, generation: u32) {
+        if !self.is_current(generation) {
+            return;
+        }
+        if self.wake_at == Some(ctx.now) {
+            self.wake_at = None;
         }
         self.try_deliver(ctx);
     }
 
+    fn is_waiting_for_messages(&self) -> bool {
+        self.alive && self.running && self.app == AppState::Idle
+    }
+
+    /// Schedules a wake-up at `at` unless an earlier one is already pending.
+    fn wake_up_at(&mut self, ctx: &mut Ctx, at: SimTime) {
+        if self.wake_at.is_some_and(|w| w <= at) {
+            return;
+        }
+        self.wake_at = Some(at);
+        ctx.schedule(
+            at,
+            Event::InboundDue {
+                consumer: self.index,
+                generation: self.generation,
+            },
+        );
+    }
+
+    /// Messages that have arrived by now move into `unconsumedMessages`, in arrival order.
+    fn take_arrived(&mut self, now: SimTime) {
+        while let Some(&(at, message)) = self.inbound.front() {
+            if at > now {
+                break;
+            }
+            self.inbound.pop_front();
+            self.unconsumed.push_back(message);
+            if self.prefetch == 0 {
+                self.pull_outstanding = false;
+            }
+        }
+    }
+
     /// Hands the next buffered message to the application if it is waiting for one.
     fn try_deliver(&mut self, ctx: &mut Ctx) {
+        self.take_arrived(ctx.now);
         while self.alive && self.app == AppState::Idle {
             // receive() with prefetch 0 first asks the broker for one message when nothing is
             // buffered (MC.sendPullCommand, A1.5) - also while a redelivery delay has the
@@ -347,6 +415,10 @@ impl Consumer {
                 return;
             }
             let Some(message) = self.unconsumed.pop_front() else {
+                // Still waiting: wake up when the next dispatched message arrives.
+                if let Some(&(at, _)) = self.inbound.front() {
+                    self.wake_up_at(ctx, at);
+                }
                 return;
             };
             // preDispatchCheck, transacted sessions only (A3.4): a message whose counter
@@ -382,21 +454,19 @@ impl Consumer {
         let fails = self.poison.binary_search(&message.id).is_ok()
             || (self.failure_probability > 0.0
                 && self.rng_failure.random::<f64>() < self.failure_probability);
-        self.app = AppState::Processing { message, fails };
-        if let Some(CrashConfig {
-            point: CrashPoint::DuringProcessing(k),
-            ..
-        }) = self.crash
-        {
-            if !self.crash_fired && self.deliveries_total == k {
-                ctx.schedule(
-                    ctx.now + duration.half(),
-                    Event::Crash {
-                        consumer: self.index,
-                        generation: Some(self.generation),
-                    },
-                );
-            }
+        self.app = AppState::Processing {
+            message,
+            fails,
+            started: ctx.now,
+        };
+        if self.pending_crash() == Some(CrashPoint::DuringProcessing(self.deliveries_total)) {
+            ctx.schedule(
+                ctx.now + duration.half(),
+                Event::Crash {
+                    consumer: self.index,
+                    generation: Some(self.generation),
+                },
+            );
         }
         ctx.schedule(
             ctx.now + duration,
@@ -657,9 +727,15 @@ impl Consumer {
         if !self.is_current(generation) {
             return;
         }
-        let AppState::Processing { message, fails } = self.app else {
+        let AppState::Processing {
+            message,
+            fails,
+            started,
+        } = self.app
+        else {
             return;
         };
+        self.stats.busy += ctx.now - started;
         self.app = AppState::Idle;
         if fails {
             self.trace(ctx, TraceKind::Failed, Some(&message));
@@ -671,15 +747,9 @@ impl Consumer {
                 self.stats.duplicates += 1;
             }
             self.trace(ctx, TraceKind::Processed, Some(&message));
-            if let Some(CrashConfig {
-                point: CrashPoint::AfterProcessed(k),
-                ..
-            }) = self.crash
-            {
-                if !self.crash_fired && self.processed_total == k {
-                    self.crash(ctx);
-                    return;
-                }
+            if self.pending_crash() == Some(CrashPoint::AfterProcessed(self.processed_total)) {
+                self.crash(ctx);
+                return;
             }
             self.application_step(ctx, message);
             if self.app == AppState::EndingTransaction {
@@ -729,11 +799,16 @@ impl Consumer {
     /// A processing attempt failed (A2.13).
     fn on_failure(&mut self, ctx: &mut Ctx, message: MessageRef) {
         match (self.handling, self.delivery) {
-            // The application calls session.rollback() (transacted; validated).
-            (FailureHandling::Rollback, _) => self.end_transaction(ctx, false),
+            // The application calls session.rollback() (transacted; validated) and starts
+            // counting its next transaction afresh.
+            (FailureHandling::Rollback, _) => {
+                self.restart_batch();
+                self.end_transaction(ctx, false);
+            }
             // The application calls session.recover(): a local rollback, no broker command.
             // A listener then returns normally; its AMC finds nothing left to acknowledge.
             (FailureHandling::Recover, delivery) => {
+                self.restart_batch();
                 self.rollback(ctx);
                 if delivery == DeliveryMode::Listener {
                     self.after_message_is_consumed(ctx, message);
@@ -752,6 +827,21 @@ impl Consumer {
         }
     }
 
+    /// The application rolled back or recovered its session itself: what it had processed
+    /// since its last acknowledge / commit will be delivered again, so its next batch starts
+    /// from zero. (A listener exception the client rolls back silently leaves the application
+    /// unaware, and its counts as they are.)
+    fn restart_batch(&mut self) {
+        self.processed_since_ack = 0;
+        self.processed_since_commit = 0;
+        self.individual_to_ack.clear();
+    }
+
+    /// The crash point still to come (each fires at most once per instance).
+    fn pending_crash(&self) -> Option<CrashPoint> {
+        self.crash.filter(|_| !self.crash_fired).map(|c| c.point)
+    }
+
     /// A scheduled crash (`crash.at`, or halfway through the K-th processing).
     pub fn on_crash(&mut self, ctx: &mut Ctx, generation: Option<u32>) {
         let due = match generation {
@@ -768,11 +858,14 @@ impl Consumer {
     fn crash(&mut self, ctx: &mut Ctx) {
         self.crash_fired = true;
         self.stats.crashes += 1;
+        self.charge_unfinished_processing(ctx.now);
         self.trace(ctx, TraceKind::Crashed, None);
         self.send(ctx, BrokerCommand::ConnectionDropped);
         self.alive = false;
         self.running = false;
         self.app = AppState::Idle;
+        self.inbound.clear();
+        self.wake_at = None;
         self.unconsumed.clear();
         self.redelivery_pending.clear();
         self.delivered.clear();

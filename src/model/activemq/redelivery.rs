@@ -14,15 +14,15 @@ impl RedeliveryPolicy {
         let mut next = self.redelivery_delay;
         if !previous.is_zero() && self.use_exponential_backoff && self.backoff_multiplier > 1.0 {
             let prev = previous.as_nanos();
-            next = if prev % MS == 0 {
+            next = if prev.is_multiple_of(MS) {
                 SimDuration::from_millis(((prev / MS) as f64 * self.backoff_multiplier) as u64)
             } else {
                 SimDuration::from_nanos((prev as f64 * self.backoff_multiplier) as u64)
             };
-            if let Some(max) = self.maximum_redelivery_delay {
-                if next > max {
-                    next = max.max(self.redelivery_delay);
-                }
+            if let Some(max) = self.maximum_redelivery_delay
+                && next > max
+            {
+                next = max.max(self.redelivery_delay);
             }
         }
         next

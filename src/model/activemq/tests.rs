@@ -9,8 +9,8 @@
 //! at t = 0. With zero latency, events at the same instant run in the order they were
 //! scheduled.
 //!
-//! Tests marked `#[ignore = "model disagrees: …"]` state what the real ActiveMQ 5.17.2 does
-//! where the model differs; the comment above each cites the source lines.
+//! Where these tests once caught the model disagreeing with ActiveMQ 5.17.2, the comment
+//! above the test cites the source lines that settle it; the test now pins the fix.
 
 use crate::engine::{SimDuration, SimTime};
 use crate::metrics::RunSummary;
@@ -744,10 +744,10 @@ fn a2_5_client_receive_sends_delivered_before_processing_listener_does_not() {
 
 #[test]
 fn a2_8_individual_acknowledge_sends_one_individual_ack_per_message() {
-    // ack_every 1: 10 INDIVIDUAL acks; ack_every 3: after 3, 6, 9 -> 9 INDIVIDUAL acks,
-    // message 10 never acknowledged. No STANDARD ack, no DELIVERED ack (prefetch 10:
-    // ack_every 3 leaves deliveredCounter at 2 per triple... see the next test for why it
-    // still grows).
+    // Prefetch 1000. ack_every 1: 10 INDIVIDUAL acks (each inside onMessage, so AMC finds
+    // nothing to ackLater). ack_every 3: after 3, 6, 9 -> 9 INDIVIDUAL acks, message 10 never
+    // acknowledged; messages 1, 2 of each triple and 10 go through ackLater(DELIVERED), but
+    // deliveredCounter only reaches 7 < 0.5 * 1000 -> no DELIVERED ack. No STANDARD ack.
     let mut c = listener(AckMode::Individual, 1000);
     c.ack_every = 1;
     let r = summary_of(&scenario(10, vec![c.clone()]));
@@ -757,7 +757,10 @@ fn a2_8_individual_acknowledge_sends_one_individual_ack_per_message() {
     );
     c.ack_every = 3;
     let r = summary_of(&scenario(10, vec![c]));
-    assert_eq!((r.acks.individual, r.acks.standard), (9, 0));
+    assert_eq!(
+        (r.acks.individual, r.acks.standard, r.acks.delivered),
+        (9, 0, 0)
+    );
     assert_eq!((r.processed, r.in_flight), (10, 0));
 }
 
@@ -796,10 +799,9 @@ fn a2_8_individual_acknowledge_leaves_the_delivered_counter_alone() {
 // ActiveMQSession.sendAck l. 2246 asyncSendPacket), so the broker's exception goes through
 // TransportConnection.service l. 359-361 -> serviceException l. 306-320: logged and sent to
 // the client as an async ConnectionError; the connection and the consumer carry on.
-// The model (sim.rs apply_ack) tolerates only an unmatched INDIVIDUAL ack and aborts the run
-// with SimError::Ack for the others.
+// The model used to tolerate only an unmatched INDIVIDUAL ack and abort the run with
+// SimError::Ack for the others; it now rejects them (counted in acks_rejected) and goes on.
 #[test]
-#[ignore = "model disagrees: an uncorrelated REDELIVERED/POISON ack aborts the run; the real broker rejects it and carries on"]
 fn a3_3_an_uncorrelated_redelivered_ack_is_rejected_not_fatal() {
     // INDIVIDUAL listener, ack_every 3, prefetch 10, message 3 always throws, default policy.
     // Round 1: 1, 2 ok; 3 fails -> rollback [1, 2, 3] (counters 1).
@@ -810,13 +812,28 @@ fn a3_3_an_uncorrelated_redelivered_ack_is_rejected_not_fatal() {
     // Round 4: 2 ok -> the application acknowledges 2, 2, 2 (all unmatched); 3 fails ->
     //   rollback [3], REDELIVERED [3] (matched). Rounds 5, 6: 3 alone; round 7: POISON [3].
     // deliveries 3 + 3 + 2 + 2 + 1 + 1 + 1 = 13, processed 6 (1, 2, 1, 2, 2, 2), duplicates 4,
-    // dlq 1, INDIVIDUAL 6, REDELIVERED 5 (2 of them rejected), POISON 1.
+    // dlq 1, INDIVIDUAL 6, REDELIVERED 5, POISON 1. Rejected: the REDELIVERED acks of rounds
+    // 2 and 3, the second INDIVIDUAL for 1 (round 2) and the three for 2 (round 4) -> 6.
     let mut c = listener(AckMode::Individual, 10);
     c.ack_every = 3;
     c.failures = poison(&[3], FailureHandling::Throw);
-    let s = scenario(3, vec![c]);
-    let out = run(&s, None).expect("the real broker rejects the ack and the run goes on");
+    let (out, trace) = run_traced(&scenario(3, vec![c]));
     let r = &out.summary;
+    assert_eq!(r.acks.rejected, 6);
+    let rejected: Vec<_> = of_kind(&trace, TraceKind::AckRejected)
+        .map(|r| (r.ack_type.unwrap(), r.first_message, r.message.unwrap()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (AckType::Individual, Some(1), 1),
+            (AckType::Redelivered, Some(2), 3),
+            (AckType::Redelivered, Some(2), 3),
+            (AckType::Individual, Some(2), 2),
+            (AckType::Individual, Some(2), 2),
+            (AckType::Individual, Some(2), 2),
+        ]
+    );
     assert_eq!(
         (
             r.deliveries,
@@ -1197,9 +1214,9 @@ fn a3_2_transacted_rollback_redelivers_the_whole_transaction() {
 // (line 1301 `deliveredCounter -= deliveredMessages.size()`), leaving it at -size.
 // So each rollback of a non-empty transaction is one more STANDARD ack at the broker (applied
 // in the transaction, undone by the ROLLBACK: PrefetchSubscription.registerRemoveSync
-// afterRollback -> contractPrefetchExtension(1) per node). The model sends ROLLBACK alone.
+// afterRollback -> contractPrefetchExtension(1) per node). The model used to send ROLLBACK
+// alone.
 #[test]
-#[ignore = "model disagrees: session.rollback() sends a transacted STANDARD ack (beforeEnd) before ROLLBACK"]
 fn a3_2_transacted_rollback_sends_a_transacted_standard_ack_before_rollback() {
     // Same run as above: 7 rollbacks, each preceded by STANDARD(tx) [1..3].
     let (out, trace) = run_traced(&transacted_rollback_scenario(3, 6));
@@ -1208,14 +1225,13 @@ fn a3_2_transacted_rollback_sends_a_transacted_standard_ack_before_rollback() {
 }
 
 #[test]
-#[ignore = "model disagrees: beforeEnd's acknowledge() resets deliveredCounter and pendingAck before MC.rollback"]
 fn a2_6_transacted_rollback_leaves_the_delivered_counter_at_minus_size() {
     // max redeliveries 0, 10 messages, prefetch 10 (DELIVERED threshold 5). Round 1: BMC 1, 2, 3
     // -> deliveredCounter 3 (no DELIVERED). Message 3 -> rollback:
     //   real: beforeEnd acknowledge(): STANDARD(tx) [1..3], counter max(0, 3 - 3) = 0;
     //         MC.rollback: counter 1 > 0 -> POISON [1..3], counter 0 - 3 = -3.
     //         Messages 4..10 take it to 4 < 5 -> no DELIVERED ack.
-    //   model: no STANDARD; counter 3 - 3 = 0; 4..8 take it to 5 -> DELIVERED(5) at message 8.
+    //   (the model used to: no STANDARD; counter 3 - 3 = 0; DELIVERED(5) at message 8.)
     // Real: STANDARD 1, DELIVERED 0, POISON 1.
     let (out, _) = run_traced(&transacted_rollback_scenario(10, 0));
     let r = &out.summary;
@@ -1298,11 +1314,13 @@ fn a3_4_non_transacted_consumers_get_exceeded_messages_and_poison_on_first_failu
 fn a3_2_client_recover_redelivers_what_was_delivered_since_the_last_acknowledge() {
     // CLIENT listener, ack_every 2, message 4 -> session.recover(). 1, 2 processed,
     // acknowledge() [1, 2]; 3 processed (not yet acknowledged); 4 fails at 40 ms -> recover
-    // rolls back [3, 4] (counter 1), due 1040 ms. 3 is processed again (a duplicate) and, being
-    // the application's 2nd processing since its last acknowledge, acknowledged alone [3];
-    // 4 then fails 6 more times (1 s apart) -> POISON [4] at its 7th failure.
-    // deliveries 4 + 1 + 6 = 11, redelivered 1 + 6 = 7, processed 4 (1, 2, 3, 3), duplicates 1,
-    // dlq 1, STANDARD [1..2], [3], REDELIVERED 5, POISON 1, DELIVERED 0.
+    // rolls back [3, 4] (counters 1), due 1040 ms, and the application restarts its batch.
+    // Every round then processes 3 again (a duplicate, the batch's 1st message, so never
+    // acknowledged) and fails on 4 -> recover [3, 4] again, 1 s later each time; from the 2nd
+    // rollback on with a REDELIVERED [3, 4]. At the 7th failure the counters pass 6 and the
+    // POISON ack covers [3, 4]: the already-processed message 3 is dead-lettered with 4.
+    // deliveries 4 + 6 x 2 = 16, redelivered 12, processed 3 + 6 = 9, duplicates 6, dlq 1 (3
+    // counts as processed), STANDARD [1..2] only, REDELIVERED 5, POISON 1 of count 2.
     let mut c = listener(AckMode::Client, 10);
     c.ack_every = 2;
     c.failures = poison(&[4], FailureHandling::Recover);
@@ -1316,7 +1334,7 @@ fn a3_2_client_recover_redelivers_what_was_delivered_since_the_last_acknowledge(
             r.duplicates,
             r.dlq
         ),
-        (11, 7, 4, 1, 1)
+        (16, 12, 9, 6, 1)
     );
     assert_eq!(
         (
@@ -1325,16 +1343,25 @@ fn a3_2_client_recover_redelivers_what_was_delivered_since_the_last_acknowledge(
             r.acks.poison,
             r.acks.delivered
         ),
-        (2, 5, 1, 0)
+        (1, 5, 1, 0)
     );
     assert_eq!(
         acks(&trace, AckType::Standard)
             .iter()
             .map(|a| (a.0, a.1, a.2))
             .collect::<Vec<_>>(),
-        vec![(Some(1), 2, 2), (Some(3), 3, 1)]
+        vec![(Some(1), 2, 2)]
     );
-    assert_eq!(delivery_times(&trace, 3), vec![at_ms(20), at_ms(1040)]);
+    assert_eq!(
+        acks(&trace, AckType::Poison)
+            .iter()
+            .map(|a| (a.0, a.1, a.2))
+            .collect::<Vec<_>>(),
+        vec![(Some(3), 4, 2)]
+    );
+    // Each round: 10 ms for 3, 10 ms for 4, then the 1 s redelivery delay.
+    let rounds: Vec<SimTime> = (0..7).map(|k| at_ms(20 + 1020 * k)).collect();
+    assert_eq!(delivery_times(&trace, 3), rounds);
 }
 
 #[test]
@@ -1426,10 +1453,9 @@ fn a1_5_prefetch_0_second_consumer_gets_work() {
 // So after a recover()/rollback() the application's next receive() finds the channel empty
 // and sends a MessagePull *during* the redelivery delay; the broker dispatches the next message
 // to this consumer at once (it then waits in the stopped channel behind the rolled-back one).
-// The model sends no pull while the consumer is stopped (`try_deliver` loops only while
-// `running`), so the next message is dispatched only after the rolled-back one is resolved.
+// The model used to send no pull while the consumer was stopped, so the next message was
+// dispatched only after the rolled-back one was resolved (at 1020 ms below).
 #[test]
-#[ignore = "model disagrees: a prefetch-0 receive() pulls during the redelivery delay"]
 fn a1_5_prefetch_0_receive_pulls_the_next_message_during_the_redelivery_delay() {
     // CLIENT receive, prefetch 0, message 1 -> recover(), max 1 redelivery, zero latency.
     // Message 1 fails at 10 ms; the application's next receive() pulls at once, so message 2
@@ -1632,13 +1658,6 @@ mod properties {
                 (true, AckMode::Transacted) => FailureHandling::Rollback,
                 (true, _) => FailureHandling::Recover,
             };
-            // INDIVIDUAL + ack_every >= 2 + failures makes the application acknowledge messages
-            // that were rolled back meanwhile; the model then fails on the uncorrelated
-            // REDELIVERED / POISON ack (see the ignored test
-            // `a3_3_an_uncorrelated_redelivered_ack_is_rejected_not_fatal`).
-            if mode == AckMode::Individual && (probability > 0.0 || !poison.is_empty()) {
-                c.ack_every = c.ack_every.min(1);
-            }
             c.failures = FailureConfig { probability, poison, handling };
             c.crash = crash;
             c.replicas = replicas;
@@ -1809,6 +1828,17 @@ mod properties {
             }
             prop_assert_eq!(out.consumers.iter().map(|c| c.processed).sum::<u64>(), sum.processed);
             prop_assert_eq!(out.consumers.iter().map(|c| c.deliveries).sum::<u64>(), sum.deliveries);
+            // A faithful client sends only acks the broker can correlate, with one exception:
+            // an INDIVIDUAL application acknowledging, in batches of 2 or more, messages that a
+            // rollback has meanwhile taken back (see a3_3_an_uncorrelated_..._not_fatal).
+            let stale_individual_acks = s.consumers.iter().any(|c| {
+                c.ack_mode == AckMode::Individual
+                    && c.ack_every >= 2
+                    && (c.failures.probability > 0.0 || !c.failures.poison.is_empty())
+            });
+            if !stale_individual_acks {
+                prop_assert_eq!(sum.acks.rejected, 0);
+            }
             check_trace(&s, &out, &trace)?;
         }
     }

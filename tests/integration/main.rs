@@ -1,0 +1,5 @@
+//! The one integration-test binary: the CLI as a user runs it, and every shipped scenario's
+//! promised outcome.
+
+mod cli;
+mod scenarios;

@@ -1,0 +1,206 @@
+//! Every shipped scenario produces the outcome its header comment promises.
+//!
+//! The numbers below are the "Expect:" lines of the files in `scenarios/`, computed by hand
+//! from semantics.md; a change of the model that moves one of them must change the scenario's
+//! explanation too.
+
+use acksim::metrics::{ConsumerSummary, RunSummary};
+use acksim::model::{RunOutcome, run};
+use std::path::{Path, PathBuf};
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios")
+}
+
+fn run_file(name: &str) -> RunOutcome {
+    let path = scenarios_dir().join(name);
+    let loaded = acksim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    run(&loaded.scenario, None).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn consumer<'a>(out: &'a RunOutcome, name: &str) -> &'a ConsumerSummary {
+    out.consumers
+        .iter()
+        .find(|c| c.consumer == name)
+        .unwrap_or_else(|| panic!("no consumer {name}"))
+}
+
+/// (produced, processed, unique_processed, duplicates, lost, dlq, in_flight)
+fn fates(s: &RunSummary) -> (u64, u64, u64, u64, u64, u64, u64) {
+    (
+        s.produced,
+        s.processed,
+        s.unique_processed,
+        s.duplicates,
+        s.lost,
+        s.dlq,
+        s.in_flight,
+    )
+}
+
+fn close(actual: f64, expected: f64, tolerance: f64) -> bool {
+    (actual - expected).abs() <= tolerance
+}
+
+#[test]
+fn quickstart_slow_consumer_crash_redelivers_what_it_held() {
+    let out = run_file("quickstart.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (2000, 2001, 2000, 1, 0, 0, 0));
+    assert_eq!(s.redelivered, 82);
+    assert_eq!(consumer(&out, "slow-0").crashes, 1);
+    assert_eq!(consumer(&out, "slow-0").max_unacked, 100);
+    assert!(close(s.latency_p99_s, 1.8, 0.1), "p99 {}", s.latency_p99_s);
+    assert!(consumer(&out, "fast-0").processed > 3 * consumer(&out, "slow-0").processed);
+}
+
+#[test]
+fn crash_auto_listener_duplicates_the_processed_unacked_message() {
+    let s = run_file("crash-auto-listener.yaml").summary;
+    assert_eq!(fates(&s), (100, 101, 100, 1, 0, 0, 0));
+    assert_eq!(s.redelivered, 10);
+}
+
+#[test]
+fn crash_auto_receive_loses_the_message_acked_before_processing() {
+    let s = run_file("crash-auto-receive.yaml").summary;
+    assert_eq!(fates(&s), (100, 99, 99, 0, 1, 0, 0));
+    assert_eq!(s.redelivered, 10);
+}
+
+#[test]
+fn optimize_ack_batches_at_65_percent_and_replays_the_unacked_batch() {
+    let s = run_file("optimize-ack-crash.yaml").summary;
+    assert_eq!(fates(&s), (1000, 1010, 1000, 10, 0, 0, 0));
+    assert_eq!(s.acks.standard, 15);
+    assert_eq!(s.acks.total(), 15);
+}
+
+#[test]
+fn client_never_acking_does_not_stall_with_prefetch_extension() {
+    let out = run_file("client-never-acks.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (100, 100, 100, 0, 0, 0, 0));
+    assert!(!s.stalled);
+    assert_eq!((s.acks.standard, s.acks.delivered), (0, 20));
+    assert_eq!(consumer(&out, "c-0").max_unacked, 100);
+}
+
+#[test]
+fn client_never_acking_stalls_at_prefetch_without_extension() {
+    let out = run_file("client-never-acks-no-extension.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (100, 10, 10, 0, 0, 0, 90));
+    assert!(s.stalled);
+    assert_eq!(s.acks.delivered, 2);
+    assert_eq!(consumer(&out, "c-0").max_unacked, 10);
+}
+
+#[test]
+fn dups_ok_on_a_queue_acks_every_message() {
+    let s = run_file("dups-ok-queue.yaml").summary;
+    assert_eq!(fates(&s), (200, 200, 200, 0, 0, 0, 0));
+    assert_eq!((s.acks.standard, s.acks.delivered), (200, 0));
+}
+
+/// AUTO, DUPS_OK and INDIVIDUAL roll back a throwing listener: 7 deliveries, then the DLQ.
+#[test]
+fn listener_throws_redelivers_locally_then_dead_letters() {
+    for file in [
+        "listener-throws-auto.yaml",
+        "listener-throws-dups-ok.yaml",
+        "listener-throws-individual.yaml",
+    ] {
+        let s = run_file(file).summary;
+        assert_eq!(fates(&s), (10, 9, 9, 0, 0, 1, 0), "{file}");
+        assert_eq!((s.deliveries, s.redelivered), (16, 6), "{file}");
+        assert_eq!((s.acks.redelivered, s.acks.poison), (5, 1), "{file}");
+        let consumed = s.acks.standard + s.acks.individual;
+        assert_eq!(consumed, 9, "{file}");
+        assert!(close(s.makespan_s, 6.08, 0.01), "{file}: {}", s.makespan_s);
+    }
+}
+
+/// CLIENT and transacted treat a throwing listener as consumed: the message is lost.
+#[test]
+fn listener_throws_loses_the_message_in_client_and_transacted_mode() {
+    for file in [
+        "listener-throws-client.yaml",
+        "listener-throws-transacted.yaml",
+    ] {
+        let s = run_file(file).summary;
+        assert_eq!(fates(&s), (10, 9, 9, 0, 1, 0, 0), "{file}");
+        assert_eq!((s.deliveries, s.redelivered), (10, 0), "{file}");
+        assert_eq!((s.acks.standard, s.acks.poison), (9, 0), "{file}");
+    }
+}
+
+#[test]
+fn poison_message_reaches_the_dlq_after_seven_deliveries_with_backoff() {
+    let s = run_file("poison-to-dlq.yaml").summary;
+    assert_eq!(fates(&s), (5, 4, 4, 0, 0, 1, 0));
+    assert_eq!((s.deliveries, s.redelivered), (11, 6));
+    assert_eq!((s.acks.poison, s.acks.redelivered), (1, 5));
+    // Delays 1 + 2 + 4 + 8 + 16 + 32 s = 63 s before the last messages are processed.
+    assert!(close(s.makespan_s, 63.05, 0.05), "{}", s.makespan_s);
+}
+
+#[test]
+fn prefetch_1000_deals_the_backlog_evenly_whatever_the_speed() {
+    let out = run_file("unequal-consumers-prefetch-1000.yaml");
+    for name in ["fast-0", "medium-0", "slow-0"] {
+        assert_eq!(consumer(&out, name).processed, 200, "{name}");
+    }
+    let s = &out.summary;
+    assert_eq!(s.jain_fairness, 1.0);
+    assert!(close(s.makespan_s, 2.0, 0.01), "{}", s.makespan_s);
+    assert!(
+        close(s.idle_with_backlog_s, 2.6, 0.05),
+        "{}",
+        s.idle_with_backlog_s
+    );
+}
+
+#[test]
+fn prefetch_1_sends_work_where_there_is_capacity() {
+    let out = run_file("unequal-consumers-prefetch-1.yaml");
+    let counts: Vec<u64> = ["fast-0", "medium-0", "slow-0"]
+        .iter()
+        .map(|n| consumer(&out, n).processed)
+        .collect();
+    assert_eq!(counts, vec![366, 155, 79]);
+    let s = &out.summary;
+    assert!(close(s.makespan_s, 0.81, 0.01), "{}", s.makespan_s);
+    assert!(
+        close(s.idle_with_backlog_s, 0.12, 0.01),
+        "{}",
+        s.idle_with_backlog_s
+    );
+    assert!(close(s.jain_fairness, 0.73, 0.01), "{}", s.jain_fairness);
+}
+
+/// Every scenario in `scenarios/` loads, states what to expect, and is checked above (the
+/// benchmark workload is exercised by `acksim bench`).
+#[test]
+fn every_shipped_scenario_documents_and_is_tested() {
+    let this_file = include_str!("scenarios.rs");
+    let mut names: Vec<String> = std::fs::read_dir(scenarios_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    assert!(names.len() >= 15, "{names:?}");
+    for name in names {
+        let text = std::fs::read_to_string(scenarios_dir().join(&name)).unwrap();
+        acksim::scenario::load(&scenarios_dir().join(&name)).unwrap_or_else(|e| panic!("{e}"));
+        if name == "bench-1m.yaml" {
+            continue;
+        }
+        assert!(text.contains("# Expect:"), "{name} has no '# Expect:' line");
+        assert!(
+            this_file.contains(&format!("\"{name}\"")),
+            "{name} is not tested here"
+        );
+    }
+}
