@@ -48,9 +48,7 @@ impl DurationError {
             DurationError::Empty => "empty duration".to_string(),
             DurationError::Negative => format!("negative duration `{text}`"),
             DurationError::NoUnit => {
-                format!(
-                    "`{text}` has no unit: a duration needs a unit (ns, us, ms, s, m, h), e.g. `250ms`"
-                )
+                format!("`{text}` has no unit: a duration needs a unit")
             }
             DurationError::UnknownUnit(u) => {
                 format!("unknown duration unit `{u}` in `{text}`")

@@ -732,7 +732,11 @@ fn duration_without_unit_is_an_error() {
         &format!("until: 5\n{MINIMAL}"),
         1,
         8,
-        &["`5` has no unit", "a duration needs a unit", "e.g. `250ms`"],
+        &[
+            "`5` has no unit",
+            "a duration needs a unit",
+            "expected a duration with a unit (ns, us, ms, s, m, h), e.g. `250ms`",
+        ],
     );
     assert_err(
         &with_consumers("  - processing: 1.5\n"),

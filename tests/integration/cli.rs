@@ -339,6 +339,54 @@ fn an_unknown_field_is_rejected_with_its_line_and_column() {
     assert_rejected(Some(yaml), At::Line(4));
 }
 
+/// Wrong types and absurd values are exit-2 errors at the offending line, with what was
+/// expected.
+#[test]
+fn wrong_types_and_absurd_values_are_rejected_at_their_line() {
+    let base = "name: x\nproducers:\n  - messages: 5\nconsumers:\n  - name: c\n";
+    let cases = [
+        ("    prefetch: lots\n", "expected"),
+        ("    prefetch: 5000000000\n", "32767"),
+        ("    prefetch: -1\n", "expected"),
+        ("    replicas: 0\n", "expected"),
+        ("    processing: { dist: constant, value: 5 }\n", "unit"),
+        ("    failures: { probability: 1.5 }\n", "expected"),
+        ("    start_at: -2s\n", "negative"),
+    ];
+    for (line, says) in cases {
+        let yaml = format!("{base}{line}");
+        assert_rejected(Some(&yaml), At::Line(6));
+        let ws = Workspace::new();
+        ws.write("bad.yaml", &yaml);
+        ws.acksim(&["check", "bad.yaml"])
+            .code(2)
+            .stderr(predicate::str::contains(says));
+    }
+}
+
+#[test]
+fn zero_consumers_are_rejected() {
+    assert_rejected(
+        Some("name: x\nproducers:\n  - messages: 5\nconsumers: []\n"),
+        At::Line(4),
+    );
+}
+
+/// A "billion laughs" document: nine levels of ten aliases each would expand to 10^9 nodes.
+/// The parser's budget refuses it quickly instead of exhausting memory.
+#[test]
+fn a_yaml_alias_bomb_is_refused_quickly() {
+    let mut yaml = String::from("a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        yaml.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    yaml.push_str("name: x\nproducers:\n  - messages: 5\nconsumers:\n  - name: c\n");
+    let started = std::time::Instant::now();
+    assert_rejected(Some(&yaml), At::AnyLine);
+    assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+}
+
 #[test]
 fn a_missing_file_is_rejected_by_name() {
     assert_rejected(None, At::File);
