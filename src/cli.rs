@@ -24,13 +24,13 @@ pub struct Cli {
 pub enum Command {
     /// Run one simulation: print a summary, write summary.csv and consumers.csv.
     Run(RunArgs),
-    /// Run the scenario's `sweep:` grid × replicates in parallel.
+    /// Run the scenario's `sweep:` grid × replicates in parallel [not in this version yet].
     Sweep(SweepArgs),
-    /// Merge sharded sweep outputs into the files a single-machine sweep writes.
+    /// Merge sharded sweep outputs into the files a single-machine sweep writes [not in this version yet].
     Merge(MergeArgs),
-    /// Redraw the charts of a sweep or run directory from its CSVs.
+    /// Redraw the charts of a sweep or run directory from its CSVs [not in this version yet].
     Plot(PlotArgs),
-    /// Size the prefetch: ceil(rate × ack interval / 0.65), or simulate around it.
+    /// Size the prefetch: ceil(rate × ack interval / 0.65), or simulate around it [not in this version yet].
     Tune(TuneArgs),
     /// Validate a scenario without running it, and describe what it simulates.
     Check(CheckArgs),
@@ -160,6 +160,10 @@ pub struct CheckArgs {
     /// Fail (exit 2) if the scenario has warnings.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Print the validated scenario as flat `key=value` lines (Java properties: defaults
+    /// applied, replicas expanded, durations in ns) instead of describing it.
+    #[arg(long)]
+    pub flat: bool,
 }
 
 #[cfg(test)]

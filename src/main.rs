@@ -157,6 +157,9 @@ fn scale_messages(scenario: &mut acksim::model::config::Scenario, total: u64) {
 /// `acksim check`: validate and describe; warnings fail only with `--deny-warnings`.
 fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let loaded = scenario::load(&args.scenario)?;
+    if args.flat {
+        return print(&report::flat::scenario_properties(&loaded.scenario));
+    }
     let description = report::text::describe_scenario(&loaded.scenario, loaded.sweep.is_some());
     let n = loaded.warnings.len();
     let verdict = if n == 0 {

@@ -7,6 +7,7 @@
 
 pub mod atomic;
 pub mod csv;
+pub mod flat;
 pub mod text;
 
 use std::fs;
