@@ -74,8 +74,13 @@ fn exit_status(err: &anyhow::Error) -> u8 {
         if cause.is::<ScenarioError>() || cause.is::<ReportError>() || cause.is::<Refused>() {
             return 2;
         }
-        if cause.is::<SimError>() {
-            return 1;
+        if let Some(err) = cause.downcast_ref::<SimError>() {
+            // A scenario that loops in zero time is the user's input, not acksim's failure.
+            return if matches!(err, SimError::NoProgress { .. }) {
+                2
+            } else {
+                1
+            };
         }
     }
     1
@@ -123,6 +128,14 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
 
     let mut text =
         report::text::run_summary(&outcome.summary, &outcome.consumers, outcome.cut_by_until);
+    if outcome.cut_by_until && scenario.until.is_none() {
+        eprintln!(
+            "warning: {}: the run never settled and was stopped at acksim's {} horizon; \
+             set `until` to choose where to stop",
+            args.scenario.display(),
+            model::DEFAULT_HORIZON
+        );
+    }
     text.push_str(&format!("wrote {}\n", paths(&written)));
     print_warnings(&args.scenario, &warnings);
     print(&text)

@@ -372,6 +372,18 @@ impl LatencyHistogram {
         sub << bucket
     }
 
+    /// One past the largest value that falls in bucket `index`.
+    fn upper_bound(index: usize) -> u128 {
+        let index = index as u64;
+        if index < SUB_COUNT {
+            return index as u128 + 1;
+        }
+        let rel = index - SUB_COUNT;
+        let shift = rel / (SUB_COUNT >> 1) + 1;
+        let sub = rel % (SUB_COUNT >> 1) + (SUB_COUNT >> 1);
+        ((sub as u128) + 1) << shift
+    }
+
     pub fn record(&mut self, value_ns: u64) {
         let i = Self::index(value_ns);
         if i >= self.counts.len() {
@@ -400,9 +412,10 @@ impl LatencyHistogram {
         for (i, &c) in self.counts.iter().enumerate() {
             seen += c;
             if seen >= rank {
-                let lo = Self::lowest_value(i);
-                let hi = Self::lowest_value(i + 1);
-                return Some(lo + (hi - lo - 1) / 2);
+                // The top bucket's upper bound is 2^64: work in u128.
+                let lo = Self::lowest_value(i) as u128;
+                let hi = Self::upper_bound(i);
+                return Some((lo + (hi - lo - 1) / 2) as u64);
             }
         }
         unreachable!("rank <= total")
@@ -464,6 +477,20 @@ mod tests {
             assert!(
                 ((p - v as f64) / v as f64).abs() < 1.0 / 2048.0,
                 "{v} -> {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn histogram_handles_the_largest_values() {
+        let mut h = LatencyHistogram::new();
+        h.record(u64::MAX);
+        let p = h.percentile(0.5).unwrap();
+        assert!(p > u64::MAX / 2 + u64::MAX / 4, "{p}");
+        for i in [0usize, 1, 2047, 2048, 2049, 5000, 50_000] {
+            assert_eq!(
+                LatencyHistogram::upper_bound(i),
+                LatencyHistogram::lowest_value(i + 1) as u128
             );
         }
     }

@@ -11,6 +11,10 @@ use crate::engine::SimDuration;
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
 /// `ActiveMQPrefetchPolicy.MAX_PREFETCH_SIZE`: every prefetch setter caps here (A1.1).
 pub const MAX_PREFETCH: u32 = 32767;
+/// Most messages one run can accept: message ids are 32-bit broker sequence ids from 1.
+pub const MAX_MESSAGES: u64 = u32::MAX as u64 - 1;
+/// Most consumer instances (replicas included) in one run.
+pub const MAX_CONSUMER_INSTANCES: u64 = 100_000;
 /// `ActiveMQConnectionFactory.optimizeAcknowledgeTimeOut` default (A2.12).
 pub const DEFAULT_OPTIMIZE_ACK_TIMEOUT: SimDuration = SimDuration::from_millis(300);
 

@@ -10,4 +10,4 @@ pub mod network;
 pub mod sim;
 pub mod trace;
 
-pub use sim::{RunOutcome, SimError, run};
+pub use sim::{DEFAULT_HORIZON, RunOutcome, SimError, run};

@@ -1,7 +1,7 @@
 //! One run of an ActiveMQ queue scenario: producers, the broker queue and the consumer
 //! instances, wired together through the engine's event queue.
 
-use crate::engine::{EventQueue, RngStreams, SimRng, SimTime};
+use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
@@ -146,6 +146,13 @@ pub enum SimError {
     Conservation(String),
     #[error("{0} is not modelled yet")]
     Unsupported(&'static str),
+    /// The scenario loops without simulated time advancing (a bad scenario, not a bug).
+    #[error(
+        "the simulation makes no progress: {events} events at t = {time} without time advancing \
+         (a message that always fails with zero redelivery delay, zero processing time and \
+         unlimited redeliveries loops forever; give one of them a value)"
+    )]
+    NoProgress { time: SimTime, events: u64 },
 }
 
 /// The result of one run.
@@ -153,7 +160,8 @@ pub enum SimError {
 pub struct RunOutcome {
     pub summary: RunSummary,
     pub consumers: Vec<ConsumerSummary>,
-    /// The run was cut by `until` with events still scheduled.
+    /// The run was cut by `until` (or, without one, by [`DEFAULT_HORIZON`]) with events still
+    /// scheduled.
     pub cut_by_until: bool,
 }
 
@@ -181,6 +189,19 @@ struct World<'t> {
     accounted_until: SimTime,
 }
 
+/// Where a run without `until` stops: 30 simulated days. Only a scenario that never settles
+/// (e.g. unlimited redeliveries of a message that always fails) gets that far.
+pub const DEFAULT_HORIZON: SimDuration = SimDuration::from_secs(30 * 24 * 3600);
+
+/// How many events may run at one simulated instant before the run is declared stuck: a
+/// burst of every message with zero latency and processing is legitimate, an endless
+/// zero-time loop (zero redelivery delay and zero processing time, unlimited redeliveries)
+/// is not.
+fn events_per_instant_limit(scenario: &Scenario) -> u64 {
+    let size = scenario.total_messages() + scenario.consumer_instance_count() as u64;
+    size.saturating_mul(64).saturating_add(1_000_000)
+}
+
 /// Runs `scenario` to the end (or to `until`), writing trace rows to `trace` if given.
 pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<RunOutcome, SimError> {
     if scenario.broker.flavor != BrokerFlavor::ActiveMq {
@@ -188,24 +209,33 @@ pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<Run
     }
     let wall = std::time::Instant::now();
     let mut world = World::new(scenario, trace);
-    let until = scenario.until.map(SimTime::from);
+    let until = SimTime::from(scenario.until.unwrap_or(DEFAULT_HORIZON));
+    let instant_limit = events_per_instant_limit(scenario);
     let mut executed: u64 = 0;
+    let mut at_this_instant: u64 = 0;
     let mut cut_by_until = false;
     while let Some(t) = world.events.peek_time() {
-        if until.is_some_and(|u| t > u) {
+        if t > until {
             cut_by_until = true;
             break;
         }
         let (t, event) = world.events.pop().expect("peeked");
+        at_this_instant = if t == world.now {
+            at_this_instant + 1
+        } else {
+            1
+        };
+        if at_this_instant > instant_limit {
+            return Err(SimError::NoProgress {
+                time: t,
+                events: at_this_instant,
+            });
+        }
         world.advance_to(t);
         world.handle(event)?;
         executed += 1;
     }
-    let end = if cut_by_until {
-        until.expect("cut by until")
-    } else {
-        world.now
-    };
+    let end = if cut_by_until { until } else { world.now };
     world.advance_to(end);
     for c in &mut world.consumers {
         c.charge_unfinished_processing(end);
@@ -303,22 +333,52 @@ impl<'t> World<'t> {
         }
     }
 
-    /// Integrates idle-with-backlog time up to `t`, then moves the clock. (Busy time is
-    /// charged exactly when a processing ends or is cut short.)
+    /// Integrates idle-with-backlog time over `[accounted_until, t)`, then moves the clock.
+    ///
+    /// Within the interval no event changes the broker or any application; the only change is
+    /// dispatched messages reaching busy consumers' buffers (the lazy inbound link), which can
+    /// only switch "backlog elsewhere" on. So an idle consumer is charged from the start of
+    /// the interval if a message already waits in the broker or in another consumer's buffer,
+    /// else from the first such arrival. (Busy time is charged when a processing ends.)
     fn advance_to(&mut self, t: SimTime) {
-        if t > self.accounted_until {
-            let dt = t - self.accounted_until;
-            let mut idle = 0;
-            let mut undelivered = 0;
-            for c in &self.consumers {
-                idle += usize::from(c.is_idle());
-                undelivered += c.undelivered();
-            }
+        let from = self.accounted_until;
+        if t > from {
             let broker_waiting = self.queue.waiting() > 0;
-            if idle > 0 && (broker_waiting || undelivered > 0) {
-                for c in self.consumers.iter_mut().filter(|c| c.is_idle()) {
-                    if broker_waiting || undelivered > c.undelivered() {
-                        c.stats.idle_with_backlog += dt;
+            let mut waiting_total = 0;
+            // The two earliest arrivals, with their consumers, so each consumer can find the
+            // earliest one elsewhere.
+            let mut earliest: [Option<(SimTime, usize)>; 2] = [None, None];
+            let mut any_idle = false;
+            for (i, c) in self.consumers.iter().enumerate() {
+                any_idle |= c.is_idle();
+                let (waiting, next) = c.waiting_at(from);
+                waiting_total += waiting;
+                if let Some(at) = next.filter(|&at| at < t) {
+                    if earliest[0].is_none_or(|(e, _)| at < e) {
+                        earliest[1] = earliest[0];
+                        earliest[0] = Some((at, i));
+                    } else if earliest[1].is_none_or(|(e, _)| at < e) {
+                        earliest[1] = Some((at, i));
+                    }
+                }
+            }
+            if any_idle {
+                for (i, c) in self.consumers.iter_mut().enumerate() {
+                    if !c.is_idle() {
+                        continue;
+                    }
+                    let own = c.waiting_at(from).0;
+                    let since = if broker_waiting || waiting_total > own {
+                        Some(from)
+                    } else {
+                        earliest
+                            .iter()
+                            .flatten()
+                            .find(|&&(_, j)| j != i)
+                            .map(|&(at, _)| at)
+                    };
+                    if let Some(since) = since {
+                        c.stats.idle_with_backlog += t - since;
                     }
                 }
             }
@@ -488,8 +548,8 @@ impl<'t> World<'t> {
             idle_with_backlog_s: self
                 .consumers
                 .iter()
-                .map(|c| c.stats.idle_with_backlog.as_secs_f64())
-                .sum(),
+                .fold(SimDuration::ZERO, |sum, c| sum + c.stats.idle_with_backlog)
+                .as_secs_f64(),
             jain_fairness: jain_fairness(&processed_counts),
             makespan_s,
             throughput: if makespan_s > 0.0 {

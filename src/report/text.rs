@@ -30,7 +30,7 @@ pub fn run_summary(
 
 fn header(out: &mut String, s: &RunSummary, cut_by_until: bool) {
     let end = if cut_by_until {
-        " (stopped by `until`)"
+        " (stopped at the time limit)"
     } else {
         ""
     };

@@ -647,7 +647,7 @@ fn replicas_zero_is_an_error() {
         15,
         &[
             "replicas 0 is out of range",
-            "expected an integer in 1..=4294967295",
+            "expected an integer in 1..=100000",
         ],
     );
 }
@@ -1668,4 +1668,34 @@ proptest! {
             }
         }
     }
+}
+
+/// Message ids are 32-bit broker sequence ids, and consumer instances are bounded, so an
+/// absurd size is bad input instead of an allocation failure mid-run.
+#[test]
+fn sizes_beyond_the_model_limits_are_errors() {
+    assert_err(
+        "name: s\nproducers:\n  - messages: 4300000000\nconsumers:\n  - name: c\n",
+        3,
+        15,
+        &["messages 4300000000 is out of range", "0..=4294967294"],
+    );
+    assert_err(
+        "name: s\nproducers:\n  - { name: a, messages: 3000000000 }\n  - { name: b, messages: 3000000000 }\nconsumers:\n  - name: c\n",
+        3,
+        3,
+        &["6000000000 messages in all", "at most 4294967294"],
+    );
+    assert_err(
+        &with_consumers("  - replicas: 4000000000\n"),
+        5,
+        15,
+        &["replicas 4000000000 is out of range", "1..=100000"],
+    );
+    assert_err(
+        &with_consumers("  - { name: a, replicas: 60000 }\n  - { name: b, replicas: 60000 }\n"),
+        5,
+        3,
+        &["120000 consumer instances in all", "at most 100000"],
+    );
 }

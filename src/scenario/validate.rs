@@ -19,8 +19,8 @@ use crate::engine::SimDuration;
 use crate::model::config::{
     AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig, CrashPoint,
     DEFAULT_OPTIMIZE_ACK_TIMEOUT, DEFAULT_QUEUE_PREFETCH, DeliveryMode, DurationDist,
-    FailureConfig, FailureHandling, MAX_PREFETCH, NetworkConfig, ProducerConfig, RedeliveryPolicy,
-    Scenario, SlowConsumerStrategy,
+    FailureConfig, FailureHandling, MAX_CONSUMER_INSTANCES, MAX_MESSAGES, MAX_PREFETCH,
+    NetworkConfig, ProducerConfig, RedeliveryPolicy, Scenario, SlowConsumerStrategy,
 };
 
 type R<T> = Result<T, ScenarioError>;
@@ -511,6 +511,14 @@ impl Ctx<'_> {
             |p| &p.name,
             producers.iter().map(|p| p.name.as_str()),
         )?;
+        let total_messages: u64 = producers.iter().map(|p| p.messages).sum();
+        if total_messages > MAX_MESSAGES {
+            return Err(self.err(
+                &producers_field.referenced,
+                format!("the producers send {total_messages} messages in all"),
+                format!("at most {MAX_MESSAGES} (message ids are 32-bit broker sequence ids)"),
+            ));
+        }
 
         let consumers_field = self.required(
             &raw.consumers,
@@ -551,6 +559,14 @@ impl Ctx<'_> {
             |c| &c.name,
             consumers.iter().map(|c| c.name.as_str()),
         )?;
+        let instances: u64 = consumers.iter().map(|c| u64::from(c.replicas)).sum();
+        if instances > MAX_CONSUMER_INSTANCES {
+            return Err(self.err(
+                &consumers_field.referenced,
+                format!("{instances} consumer instances in all"),
+                format!("at most {MAX_CONSUMER_INSTANCES}"),
+            ));
+        }
 
         Ok(Scenario {
             name,
@@ -767,7 +783,7 @@ impl Ctx<'_> {
             &format!("producer `{name}` is missing required field `messages`"),
             "`messages: <count>`",
         )?;
-        let messages = self.u64_in("messages", messages, 0)?;
+        let messages = self.int_in("messages", messages, 0, i128::from(MAX_MESSAGES))? as u64;
         let arrival = match &p.arrival {
             Some(a) => self.arrival(a)?,
             None => Arrival::Exponential { rate: 1000.0 },
@@ -819,7 +835,7 @@ impl Ctx<'_> {
             None => default_name,
         };
         let replicas = match &c.replicas {
-            Some(r) => self.u32_in("replicas", r, 1)?,
+            Some(r) => self.int_in("replicas", r, 1, i128::from(MAX_CONSUMER_INSTANCES))? as u32,
             None => 1,
         };
         let ack_mode = match &c.ack_mode {

@@ -230,7 +230,23 @@ impl Consumer {
         self.alive && self.app == AppState::Idle
     }
 
-    /// Messages held by this client and not yet handed to the application.
+    /// Messages waiting in this client for the application at `at` (arrived, not yet handed
+    /// over; messages still on the wire do not count), and when the next one on the wire
+    /// arrives after `at`.
+    pub fn waiting_at(&self, at: SimTime) -> (usize, Option<SimTime>) {
+        if !self.alive {
+            return (0, None);
+        }
+        let arrived = self.inbound.partition_point(|&(t, _)| t <= at);
+        let next = self.inbound.get(arrived).map(|&(t, _)| t);
+        (
+            self.unconsumed.len() + self.redelivery_pending.len() + arrived,
+            next,
+        )
+    }
+
+    /// Messages held by this client and not yet handed to the application, on the wire or
+    /// arrived.
     pub fn undelivered(&self) -> usize {
         if self.alive {
             self.inbound.len() + self.unconsumed.len() + self.redelivery_pending.len()
@@ -522,7 +538,7 @@ impl Consumer {
                 }
             }
             AckMode::Client | AckMode::Individual => {
-                if self.delivered.iter().any(|m| m.id == message.id) {
+                if self.delivered.iter().rev().any(|m| m.id == message.id) {
                     self.ack_later(ctx, message, AckType::Delivered);
                 }
             }
@@ -594,7 +610,7 @@ impl Consumer {
     /// only; `deliveredCounter` is unchanged.
     fn acknowledge_individual(&mut self, ctx: &mut Ctx, id: MessageId) {
         self.send_ack(ctx, MessageAck::single(AckType::Individual, id));
-        if let Some(pos) = self.delivered.iter().position(|m| m.id == id) {
+        if let Some(pos) = self.delivered.iter().rposition(|m| m.id == id) {
             self.delivered.remove(pos);
         }
     }
@@ -690,30 +706,26 @@ impl Consumer {
                 self.send_ack(ctx, ack);
             }
             self.redelivery_pending.extend(self.delivered.drain(..));
+            // The messages return through the session's executor (`session.redispatch`), so
+            // even with no delay they are delivered only after the current onMessage / recover
+            // call has returned: always through an event, at `now` when the delay is zero.
             self.running = false;
-            if self.redelivery_delay.is_zero() {
-                self.redeliver_now(ctx);
-            } else {
-                ctx.schedule(
-                    ctx.now + self.redelivery_delay,
-                    Event::RedeliveryDue {
-                        consumer: self.index,
-                        generation: self.generation,
-                    },
-                );
-            }
+            ctx.schedule(
+                ctx.now + self.redelivery_delay,
+                Event::RedeliveryDue {
+                    consumer: self.index,
+                    generation: self.generation,
+                },
+            );
         }
     }
 
     /// The redelivery delay has passed: rolled-back messages go back to the head of the buffer
     /// and delivery resumes.
     pub fn on_redelivery_due(&mut self, ctx: &mut Ctx, generation: u32) {
-        if self.is_current(generation) {
-            self.redeliver_now(ctx);
+        if !self.is_current(generation) {
+            return;
         }
-    }
-
-    fn redeliver_now(&mut self, ctx: &mut Ctx) {
         self.trace(ctx, TraceKind::RedeliveryDue, None);
         for m in self.redelivery_pending.drain(..).rev() {
             self.unconsumed.push_front(m);

@@ -1310,6 +1310,69 @@ fn a3_4_non_transacted_consumers_get_exceeded_messages_and_poison_on_first_failu
 // 8. session.recover() in CLIENT mode (A3.2)
 // ---------------------------------------------------------------------------------------------
 
+/// With no redelivery delay the rolled-back messages still come back through the session's
+/// executor (`session.redispatch`), i.e. after `onMessage` has returned: the failed delivery's
+/// afterMessageIsConsumed must not see (and acknowledge) its own redelivered copy.
+/// `idle_with_backlog_s` charges an idle consumer only while a message waits in the broker or
+/// in another consumer's buffer - never for messages still on the wire.
+#[test]
+fn idle_with_backlog_counts_waiting_messages_not_messages_on_the_wire() {
+    // Prefetch 1000, fast (1 ms) and slow (10 ms), 4 messages at 1 ms after both subscribed,
+    // zero latency: round robin gives fast 1 and 3, slow 2 and 4. Fast is done at 3 ms while
+    // message 4 waits in slow's buffer until 11 ms: 8 ms of idle-with-backlog, all fast's.
+    let mut fast = consumer("fast", AckMode::Auto, DeliveryMode::Listener, 1000);
+    fast.processing = DurationDist::Constant(ms(1));
+    let mut slow = consumer("slow", AckMode::Auto, DeliveryMode::Listener, 1000);
+    slow.processing = DurationDist::Constant(ms(10));
+    let mut s = scenario(4, vec![fast, slow]);
+    s.producers[0].start_at = ms(1);
+    let out = run_traced(&s).0;
+    assert_eq!(out.summary.idle_with_backlog_s, 0.008);
+    assert_eq!(out.consumers[0].idle_with_backlog_s, 0.008);
+    assert_eq!(out.consumers[1].idle_with_backlog_s, 0.0);
+
+    // Low load, long wire: one message every 100 ms, 10 ms each way, prefetch 1. Nothing ever
+    // waits, although a message is always on the wire to someone.
+    let mut a = listener(AckMode::Auto, 1);
+    a.replicas = 2;
+    let mut s = scenario(10, vec![a]);
+    s.network.latency = DurationDist::Constant(ms(10));
+    s.producers[0].arrival = Arrival::Constant { interval: ms(100) };
+    assert_eq!(run_traced(&s).0.summary.idle_with_backlog_s, 0.0);
+}
+
+#[test]
+fn a3_2_zero_redelivery_delay_redelivers_after_on_message_returns() {
+    // AUTO listener, message 1 always fails, delays 0, maximumRedeliveries 2: deliveries at
+    // 0, 10, 20 ms (counters 0, 1, 2); the 3rd rollback takes the counter to 3 > 2 -> POISON.
+    // REDELIVERED at the 2nd rollback only. Then message 2 is processed and acknowledged.
+    for handling in [FailureHandling::Throw, FailureHandling::Recover] {
+        let mut c = listener(AckMode::Auto, 10);
+        c.failures = poison(&[1], handling);
+        let mut s = scenario(2, vec![c]);
+        s.broker.redelivery.maximum_redeliveries = Some(2);
+        s.broker.redelivery.initial_redelivery_delay = SimDuration::ZERO;
+        s.broker.redelivery.redelivery_delay = SimDuration::ZERO;
+        let (out, trace) = run_traced(&s);
+        let r = &out.summary;
+        assert_eq!(
+            (r.deliveries, r.redelivered, r.processed, r.dlq, r.lost),
+            (4, 2, 1, 1, 0),
+            "{handling:?}"
+        );
+        assert_eq!(
+            (r.acks.standard, r.acks.redelivered, r.acks.poison),
+            (1, 1, 1),
+            "{handling:?}"
+        );
+        assert_eq!(
+            delivery_times(&trace, 1),
+            vec![at_ms(0), at_ms(10), at_ms(20)],
+            "{handling:?}"
+        );
+    }
+}
+
 #[test]
 fn a3_2_client_recover_redelivers_what_was_delivered_since_the_last_acknowledge() {
     // CLIENT listener, ack_every 2, message 4 -> session.recover(). 1, 2 processed,
