@@ -170,21 +170,22 @@ fn scale_messages(scenario: &mut acksim::model::config::Scenario, total: u64) {
 /// `acksim check`: validate and describe; warnings fail only with `--deny-warnings`.
 fn check(args: &CheckArgs) -> anyhow::Result<()> {
     let loaded = scenario::load(&args.scenario)?;
-    if args.flat {
-        return print(&report::flat::scenario_properties(&loaded.scenario));
-    }
-    let description = report::text::describe_scenario(&loaded.scenario, loaded.sweep.is_some());
-    let n = loaded.warnings.len();
-    let verdict = if n == 0 {
-        "ok".to_string()
-    } else {
-        format!("ok, {n} warning(s)")
-    };
-    print(&format!(
-        "{description}\n{}: {verdict}\n",
-        args.scenario.display()
-    ))?;
     print_warnings(&args.scenario, &loaded.warnings);
+    let n = loaded.warnings.len();
+    if args.flat {
+        print(&report::flat::scenario_properties(&loaded.scenario))?;
+    } else {
+        let description = report::text::describe_scenario(&loaded.scenario, loaded.sweep.is_some());
+        let verdict = if n == 0 {
+            "ok".to_string()
+        } else {
+            format!("ok, {n} warning(s)")
+        };
+        print(&format!(
+            "{description}\n{}: {verdict}\n",
+            args.scenario.display()
+        ))?;
+    }
     if args.deny_warnings && n > 0 {
         return Err(Refused(format!(
             "{}: {n} warning(s) and --deny-warnings",

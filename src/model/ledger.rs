@@ -2,8 +2,8 @@
 //!
 //! contract.md: every accepted message ends a run with exactly one fate — processed (at least
 //! once), lost, dead-lettered or expired without ever being processed, or still in flight.
-//! The ledger records the facts those fates are derived from; [`crate::model::census`] checks
-//! them against where the messages physically are at the end.
+//! The ledger records the facts those fates are derived from; the end-of-run census in
+//! [`crate::model::sim`] checks them against where the messages physically are.
 
 use crate::model::message::MessageId;
 

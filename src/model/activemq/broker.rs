@@ -26,8 +26,10 @@ pub enum BrokerEffect {
     DeadLettered { id: MessageId },
 }
 
-/// Why an ack could not be applied. The real broker throws a `JMSException` back to the client
-/// (or logs "Could not correlate"); in this model, whose clients are faithful, it means a bug.
+/// Why an ack could not be applied. The real broker answers such an ack with a JMSException
+/// (a `ConnectionError` to the client for an async ack) and changes nothing; the model rejects it
+/// the same way (see `sim::reject_or_fail`). It happens when an application acknowledges a
+/// message its session has already rolled back for local redelivery.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AckError {
     #[error("ack for subscription {0} that does not exist")]

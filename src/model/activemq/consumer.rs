@@ -207,11 +207,8 @@ impl Consumer {
         self.alive
     }
 
-    pub fn generation(&self) -> u32 {
-        self.generation
-    }
-
-    fn is_current(&self, generation: u32) -> bool {
+    /// Whether `generation` is the connection of a live process.
+    pub fn is_current(&self, generation: u32) -> bool {
         self.alive && generation == self.generation
     }
 
