@@ -5,7 +5,7 @@ use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
-use crate::model::activemq::consumer::Consumer;
+use crate::model::activemq::consumer::{BacklogView, Consumer};
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::ledger::{self, MessageLedger};
@@ -78,6 +78,21 @@ pub enum Event {
 }
 
 impl Event {
+    /// The consumer instance this event is about, if any.
+    fn consumer(&self) -> Option<usize> {
+        match *self {
+            Event::MessageArrives { .. } => None,
+            Event::ConsumerStarts { consumer }
+            | Event::SubscriptionArrives { consumer, .. }
+            | Event::InboundDue { consumer, .. }
+            | Event::ToBroker { consumer, .. }
+            | Event::TransactionDone { consumer, .. }
+            | Event::ProcessingEnds { consumer, .. }
+            | Event::RedeliveryDue { consumer, .. }
+            | Event::Crash { consumer, .. } => Some(consumer),
+        }
+    }
+
     /// Whether this event could still let a consumer make progress: not a new message, and
     /// not a left-over timer of a connection that has died since it was scheduled.
     fn can_unblock_consumers(&self, consumers: &[Consumer]) -> bool {
@@ -217,8 +232,12 @@ struct World<'t> {
     totals: Totals,
     trace: Option<&'t mut dyn TraceSink>,
     effects: Vec<BrokerEffect>,
-    /// Last time idle/busy time was integrated.
+    /// Last time idle-with-backlog time was integrated.
     accounted_until: SimTime,
+    /// Each consumer's [`BacklogView`], refreshed for the consumers an event touches.
+    views: Vec<BacklogView>,
+    /// Consumers the event being handled touched.
+    touched: Vec<usize>,
 }
 
 /// Where a run without `until` stops: 30 simulated days. Only a scenario that never settles
@@ -265,6 +284,7 @@ pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<Run
         }
         world.advance_to(t);
         world.handle(event)?;
+        world.refresh_views();
         executed += 1;
     }
     let end = if cut_by_until { until } else { world.now };
@@ -314,6 +334,7 @@ impl<'t> World<'t> {
                 producer
             })
             .collect();
+        let consumer_count = scenario.consumer_instance_count();
         let consumers: Vec<Consumer> = scenario
             .consumer_instances()
             .enumerate()
@@ -362,6 +383,8 @@ impl<'t> World<'t> {
             trace,
             effects: Vec::new(),
             accounted_until: SimTime::ZERO,
+            views: vec![BacklogView::default(); consumer_count],
+            touched: Vec::new(),
         }
     }
 
@@ -375,48 +398,65 @@ impl<'t> World<'t> {
     fn advance_to(&mut self, t: SimTime) {
         let from = self.accounted_until;
         if t > from {
-            let broker_waiting = self.queue.waiting() > 0;
-            let mut waiting_total = 0;
-            // The two earliest arrivals, with their consumers, so each consumer can find the
-            // earliest one elsewhere.
-            let mut earliest: [Option<(SimTime, usize)>; 2] = [None, None];
-            let mut any_idle = false;
-            for (i, c) in self.consumers.iter().enumerate() {
-                any_idle |= c.is_idle();
-                let (waiting, next) = c.waiting_at(from);
-                waiting_total += waiting;
-                if let Some(at) = next.filter(|&at| at < t) {
-                    if earliest[0].is_none_or(|(e, _)| at < e) {
-                        earliest[1] = earliest[0];
-                        earliest[0] = Some((at, i));
-                    } else if earliest[1].is_none_or(|(e, _)| at < e) {
-                        earliest[1] = Some((at, i));
-                    }
-                }
-            }
-            if any_idle {
-                for (i, c) in self.consumers.iter_mut().enumerate() {
-                    if !c.is_idle() {
-                        continue;
-                    }
-                    let own = c.waiting_at(from).0;
-                    let since = if broker_waiting || waiting_total > own {
-                        Some(from)
-                    } else {
-                        earliest
-                            .iter()
-                            .flatten()
-                            .find(|&&(_, j)| j != i)
-                            .map(|&(at, _)| at)
-                    };
-                    if let Some(since) = since {
-                        c.stats.idle_with_backlog += t - since;
-                    }
-                }
+            debug_assert!(
+                self.consumers
+                    .iter()
+                    .zip(&self.views)
+                    .all(|(c, v)| c.backlog_view() == *v),
+                "a backlog view was not refreshed"
+            );
+            if self.views.iter().any(|v| v.idle) {
+                self.charge_idle_with_backlog(from, t);
             }
             self.accounted_until = t;
         }
         self.now = t;
+    }
+
+    fn charge_idle_with_backlog(&mut self, from: SimTime, t: SimTime) {
+        let broker_waiting = self.queue.waiting() > 0;
+        let waiting = self.views.iter().filter(|v| v.waiting_at(from)).count();
+        // The two earliest arrivals after `from`, with their consumers, so each consumer can
+        // find the earliest one elsewhere.
+        let mut earliest: [Option<(SimTime, usize)>; 2] = [None, None];
+        if !broker_waiting {
+            for (i, v) in self.views.iter().enumerate() {
+                let Some(at) = v.next_arrival.filter(|&at| at > from && at < t) else {
+                    continue;
+                };
+                if earliest[0].is_none_or(|(e, _)| at < e) {
+                    earliest[1] = earliest[0];
+                    earliest[0] = Some((at, i));
+                } else if earliest[1].is_none_or(|(e, _)| at < e) {
+                    earliest[1] = Some((at, i));
+                }
+            }
+        }
+        for (i, v) in self.views.iter().enumerate() {
+            if !v.idle {
+                continue;
+            }
+            let since = if broker_waiting || waiting > usize::from(v.waiting_at(from)) {
+                Some(from)
+            } else {
+                earliest
+                    .iter()
+                    .flatten()
+                    .find(|&&(_, j)| j != i)
+                    .map(|&(at, _)| at)
+            };
+            if let Some(since) = since {
+                self.consumers[i].stats.idle_with_backlog += t - since;
+            }
+        }
+    }
+
+    /// Re-reads the backlog views of the consumers the last event touched.
+    fn refresh_views(&mut self) {
+        for &c in &self.touched {
+            self.views[c] = self.consumers[c].backlog_view();
+        }
+        self.touched.clear();
     }
 
     fn handle(&mut self, event: Event) -> Result<(), SimError> {
@@ -431,8 +471,10 @@ impl<'t> World<'t> {
             trace,
             effects,
             subscription_owner,
+            touched,
             ..
         } = self;
+        touched.extend(event.consumer());
         let mut ctx = Ctx {
             now: *now,
             events,
@@ -524,7 +566,7 @@ impl<'t> World<'t> {
                 generation,
             } => consumers[consumer].on_crash(&mut ctx, generation),
         }
-        apply_broker_effects(&mut ctx, effects, consumers, subscription_owner);
+        apply_broker_effects(&mut ctx, effects, consumers, subscription_owner, touched);
         Ok(())
     }
 
@@ -772,6 +814,7 @@ fn apply_broker_effects(
     effects: &mut Vec<BrokerEffect>,
     consumers: &mut [Consumer],
     subscription_owner: &[(usize, u32)],
+    touched: &mut Vec<usize>,
 ) {
     for effect in effects.drain(..) {
         match effect {
@@ -788,6 +831,7 @@ fn apply_broker_effects(
                     ..TraceRecord::new(t, TraceKind::Dispatched)
                 });
                 consumers[consumer].on_dispatched(ctx, generation, message);
+                touched.push(consumer);
             }
             BrokerEffect::Consumed { id } => {
                 ctx.ledger.mark(id, ledger::CONSUMED);

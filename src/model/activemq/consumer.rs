@@ -55,6 +55,26 @@ pub struct ConsumerStats {
     pub idle_with_backlog: SimDuration,
 }
 
+/// A client's state as idle-with-backlog accounting sees it. It changes only when an event
+/// touches the client, so the simulation keeps one per client and refreshes it then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BacklogView {
+    /// Alive and waiting for a message.
+    pub idle: bool,
+    /// Messages wait in its buffer (arrived or rolled back, not yet handed over).
+    pub buffered: bool,
+    /// When the oldest message on its inbound link arrives (or arrived: until the client
+    /// looks, an arrived message stays on the link).
+    pub next_arrival: Option<SimTime>,
+}
+
+impl BacklogView {
+    /// Messages wait in this client at `at`.
+    pub fn waiting_at(&self, at: SimTime) -> bool {
+        self.buffered || self.next_arrival.is_some_and(|t| t <= at)
+    }
+}
+
 /// A consumer instance (`c-0`, `c-1`, …).
 #[derive(Debug)]
 pub struct Consumer {
@@ -224,22 +244,20 @@ impl Consumer {
 
     /// The application is waiting for a message (for idle-with-backlog time).
     pub fn is_idle(&self) -> bool {
-        self.alive && self.app == AppState::Idle
+        self.alive && matches!(self.app, AppState::Idle)
     }
 
-    /// Messages waiting in this client for the application at `at` (arrived, not yet handed
-    /// over; messages still on the wire do not count), and when the next one on the wire
-    /// arrives after `at`.
-    pub fn waiting_at(&self, at: SimTime) -> (usize, Option<SimTime>) {
+    /// What idle-with-backlog accounting needs to know about this client (see
+    /// [`BacklogView`]).
+    pub fn backlog_view(&self) -> BacklogView {
         if !self.alive {
-            return (0, None);
+            return BacklogView::default();
         }
-        let arrived = self.inbound.partition_point(|&(t, _)| t <= at);
-        let next = self.inbound.get(arrived).map(|&(t, _)| t);
-        (
-            self.unconsumed.len() + self.redelivery_pending.len() + arrived,
-            next,
-        )
+        BacklogView {
+            idle: self.is_idle(),
+            buffered: !self.unconsumed.is_empty() || !self.redelivery_pending.is_empty(),
+            next_arrival: self.inbound.front().map(|&(at, _)| at),
+        }
     }
 
     /// Messages held by this client and not yet handed to the application, on the wire or
