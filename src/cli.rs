@@ -24,11 +24,12 @@ pub struct Cli {
 pub enum Command {
     /// Run one simulation: print a summary, write summary.csv and consumers.csv.
     Run(RunArgs),
-    /// Run the scenario's `sweep:` grid × replicates in parallel [not in this version yet].
+    /// Run the scenario's `sweep:` grid × replicates in parallel: runs.csv, cells.csv (mean and
+    /// 95% CI per cell), manifest.json.
     Sweep(SweepArgs),
-    /// Merge sharded sweep outputs into the files a single-machine sweep writes [not in this version yet].
+    /// Merge sharded sweep outputs into the files a single-machine sweep writes.
     Merge(MergeArgs),
-    /// Redraw the charts of a sweep or run directory from its CSVs [not in this version yet].
+    /// Redraw the charts of a sweep (cells.csv) or run (trace.csv) directory from its CSVs.
     Plot(PlotArgs),
     /// Size the prefetch: ceil(rate × ack interval / 0.65), or simulate around it [not in this version yet].
     Tune(TuneArgs),
@@ -67,7 +68,8 @@ pub struct RunArgs {
     /// Also write trace.csv: one row per model event.
     #[arg(long)]
     pub trace: bool,
-    /// Also draw timeline.png (not available in this version).
+    /// Also draw timeline.png (implies --trace: the timeline is drawn from trace.csv, which is
+    /// kept so that `acksim plot DIR` can redraw it).
     #[arg(long)]
     pub plot: bool,
 }
@@ -84,13 +86,16 @@ pub struct SweepArgs {
     #[arg(long, value_name = "R", value_parser = clap::value_parser!(u32).range(1..))]
     pub replicates: Option<u32>,
     /// Run only the runs whose index mod N is I-1 (1-based), or `auto` to take I and N from
-    /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX (+ --shards N).
+    /// SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (ids counted from SLURM_ARRAY_TASK_MIN) or
+    /// JOB_COMPLETION_INDEX (0-based, + --shards N). Without --out, writes into
+    /// results/<scenario name>/shard-I-of-N/.
     #[arg(long, value_name = "I/N|auto", value_parser = parse_shard)]
     pub shard: Option<Shard>,
     /// Number of shards, with `--shard auto` under Kubernetes' JOB_COMPLETION_INDEX.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub shards: Option<u32>,
-    /// Output directory [default: results/<scenario name>/].
+    /// Output directory [default: results/<scenario name>/]. Ctrl-C lets the runs in progress
+    /// finish and writes the finished ones (manifest.json `complete: false`, exit status 130).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }

@@ -9,18 +9,25 @@ use std::path::{Component, Path, PathBuf};
 use std::process::ExitCode;
 
 use acksim::model::{self, SimError};
+use acksim::report::chart::{self, ChartError};
 use acksim::report::{self, OutputDir, ReportError, TraceCsv};
 use acksim::scenario::{self, LoadedScenario, ScenarioError};
+use acksim::sweep::{self, ShardSpec, SweepPlan};
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{BenchArgs, CheckArgs, Cli, Command, RunArgs};
+use cli::{BenchArgs, CheckArgs, Cli, Command, MergeArgs, PlotArgs, RunArgs, Shard, SweepArgs};
 
 /// The user asked for something this version cannot do, or for strictness that failed: bad
 /// input (exit 2), like a rejected scenario.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct Refused(String);
+
+/// The user stopped a sweep with Ctrl-C (exit status 130, as a shell reports SIGINT).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Interrupted(String);
 
 fn main() -> ExitCode {
     // clap prints usage errors itself and exits 2 (0 for --help / --version).
@@ -44,9 +51,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run(&args),
         Command::Check(args) => check(&args),
-        Command::Sweep(_) => not_yet("sweep"),
-        Command::Merge(_) => not_yet("merge"),
-        Command::Plot(_) => not_yet("plot"),
+        Command::Sweep(args) => sweep(&args),
+        Command::Merge(args) => merge(&args),
+        Command::Plot(args) => plot(&args),
         Command::Tune(_) => not_yet("tune"),
         Command::Bench(args) => bench(&args),
     }
@@ -71,8 +78,20 @@ fn message(err: &anyhow::Error) -> String {
 /// 2 for bad input, 1 for everything else: the first typed error in the chain decides.
 fn exit_status(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if cause.is::<Interrupted>() {
+            return 130;
+        }
+        if cause
+            .downcast_ref::<sweep::SweepError>()
+            .is_some_and(sweep::SweepError::is_bad_input)
+        {
+            return 2;
+        }
         if cause.is::<ScenarioError>() || cause.is::<ReportError>() || cause.is::<Refused>() {
             return 2;
+        }
+        if let Some(err) = cause.downcast_ref::<ChartError>() {
+            return if err.is_bad_input() { 2 } else { 1 };
         }
         if let Some(err) = cause.downcast_ref::<SimError>() {
             // A scenario that loops in zero time is the user's input, not acksim's failure.
@@ -89,9 +108,6 @@ fn exit_status(err: &anyhow::Error) -> u8 {
 /// `acksim run`: load, simulate, write the files, print the summary. Nothing is created on
 /// disk before the scenario has been accepted, and a failed run removes what it created.
 fn run(args: &RunArgs) -> anyhow::Result<()> {
-    if args.plot {
-        return Err(Refused("--plot: charts are not implemented in this version".into()).into());
-    }
     let LoadedScenario {
         mut scenario,
         warnings,
@@ -105,7 +121,9 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
         None => default_out_dir(&args.scenario, &scenario.name)?,
     };
     let out = OutputDir::create(&out_path)?;
-    let mut trace = if args.trace {
+    // `--plot` implies `--trace`: the timeline is drawn from trace.csv, which stays beside it
+    // so that `acksim plot DIR` can redraw it.
+    let mut trace = if args.trace || args.plot {
         Some(TraceCsv::create(
             &out.join(report::TRACE_FILE),
             instance_names(&scenario),
@@ -123,8 +141,15 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
             scenario.seed
         )
     })?;
-    let written = report::write_run(out.path(), &outcome.summary, &outcome.consumers, trace)?;
+    let mut written = report::write_run(out.path(), &outcome.summary, &outcome.consumers, trace)?;
     out.keep();
+    if args.plot {
+        written.push(chart::timeline::draw(
+            &out_path.join(report::TRACE_FILE),
+            &out_path.join(chart::TIMELINE_FILE),
+            &scenario.name,
+        )?);
+    }
 
     let mut text =
         report::text::run_summary(&outcome.summary, &outcome.consumers, outcome.cut_by_until);
@@ -138,6 +163,154 @@ fn run(args: &RunArgs) -> anyhow::Result<()> {
     }
     text.push_str(&format!("wrote {}\n", paths(&written)));
     print_warnings(&args.scenario, &warnings);
+    print(&text)
+}
+
+/// Which shard `--shard` / `--shards` select (the whole sweep without `--shard`).
+fn shard_of(args: &SweepArgs) -> anyhow::Result<ShardSpec> {
+    let refused = |msg: String| Err(Refused(msg).into());
+    match (args.shard, args.shards) {
+        (None, None) => Ok(ShardSpec::WHOLE),
+        (None, Some(_)) => refused("--shards N is only used with --shard auto".into()),
+        (Some(Shard::Index { index, count }), shards) => {
+            if shards.is_some_and(|n| n != count) {
+                return refused(format!("--shards disagrees with --shard {index}/{count}"));
+            }
+            Ok(ShardSpec { index, count })
+        }
+        (Some(Shard::Auto), shards) => {
+            let (shard, from) = sweep::shard::from_env(|k| std::env::var(k).ok(), shards)?;
+            eprintln!("shard {shard} (from the {from} environment)");
+            Ok(shard)
+        }
+    }
+}
+
+/// `acksim sweep`: expand and validate every cell, run this shard's runs in parallel, write
+/// runs.csv, cells.csv and manifest.json. Ctrl-C lets the runs in progress finish, then writes
+/// the finished runs (manifest `complete: false`) and exits 130; a second Ctrl-C exits at once
+/// (every file is written atomically, so none is ever half-written).
+fn sweep(args: &SweepArgs) -> anyhow::Result<()> {
+    let shard = shard_of(args)?;
+    let plan = SweepPlan::load(&args.scenario, args.replicates)?;
+    print_warnings(&args.scenario, &plan.warnings);
+    let out_path = match &args.out {
+        Some(dir) => dir.clone(),
+        // Shards of one sweep may share a file system: each gets its own directory.
+        None if shard != ShardSpec::WHOLE => default_out_dir(&args.scenario, &plan.name)?
+            .join(format!("shard-{}-of-{}", shard.index, shard.count)),
+        None => default_out_dir(&args.scenario, &plan.name)?,
+    };
+    let out = OutputDir::create(&out_path)?;
+    let runs = shard.runs(plan.total_runs());
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stop.clone();
+    // Fails only if a handler is already installed; the sweep then simply cannot be stopped
+    // gracefully, which is no reason not to run it.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\ninterrupted: finishing the runs in progress (Ctrl-C again to quit now)");
+    });
+    let bar = progress_bar(runs.len() as u64);
+    let started = std::time::Instant::now();
+    let records = sweep::execute(&plan, &runs, threads, &stop, &|| bar.inc(1))
+        .with_context(|| format!("{}: the sweep failed", args.scenario.display()))?;
+    bar.finish_and_clear();
+    let elapsed = started.elapsed().as_secs_f64();
+    let complete = records.len() == runs.len();
+    let (manifest, table) = plan.outputs(shard, &records, complete);
+    let mut written = sweep::write_outputs(out.path(), &manifest, &table)?;
+    written.extend(sweep_charts(out.path())?);
+    out.keep();
+
+    let shard_text = if shard == ShardSpec::WHOLE {
+        String::new()
+    } else {
+        format!(", shard {shard}")
+    };
+    let text = format!(
+        "sweep {}: {} cells x {} replicates = {} runs{shard_text}; ran {} on {threads} threads \
+         in {elapsed:.2} s\nwrote {}\n",
+        plan.name,
+        plan.cells.len(),
+        plan.replicates,
+        plan.total_runs(),
+        records.len(),
+        paths(&written)
+    );
+    print(&text)?;
+    if !complete {
+        return Err(Interrupted(format!(
+            "interrupted: {} of {} runs finished and were written (manifest.json: complete = \
+             false)",
+            records.len(),
+            runs.len()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:40.cyan/blue} {pos}/{len} runs  {rate}  ETA {eta}",
+    ) {
+        bar.set_style(style.with_key(
+            "rate",
+            |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.1} runs/s", state.per_sec());
+            },
+        ));
+    }
+    bar
+}
+
+/// The charts of a sweep, drawn from the cells.csv just written (contract.md: a sweep writes
+/// its CSVs and PNG charts; `acksim plot DIR` redraws them).
+fn sweep_charts(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    Ok(chart::sweep::draw_all(&dir.join("cells.csv"), dir)?)
+}
+
+/// `acksim merge`: check that the shards belong together and write the whole sweep's files.
+fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    let (manifest, table) = sweep::merge(&args.dirs)?;
+    let out = OutputDir::create(&args.out)?;
+    let mut written = sweep::write_outputs(out.path(), &manifest, &table)?;
+    written.extend(sweep_charts(out.path())?);
+    out.keep();
+    print(&format!(
+        "merged {} directories: {} runs of {}\nwrote {}\n",
+        args.dirs.len(),
+        manifest.total_runs,
+        manifest.scenario,
+        paths(&written)
+    ))
+}
+
+/// `acksim plot DIR`: redraw a run's timeline (from trace.csv) or a sweep's charts (from
+/// cells.csv), and print the PNGs written.
+fn plot(args: &PlotArgs) -> anyhow::Result<()> {
+    let written = chart::plot_dir(&args.dir)?;
+    let mut text = String::new();
+    for path in &written {
+        text.push_str(&format!("wrote {}\n", path.display()));
+    }
     print(&text)
 }
 

@@ -6,6 +6,7 @@
 //! Nothing here prints; the binary decides where text goes.
 
 pub mod atomic;
+pub mod chart;
 pub mod csv;
 pub mod flat;
 pub mod text;

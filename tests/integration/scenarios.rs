@@ -204,3 +204,44 @@ fn every_shipped_scenario_documents_and_is_tested() {
         );
     }
 }
+
+#[test]
+fn prefetch_sweep_trades_balance_for_idle_time() {
+    use std::sync::atomic::AtomicBool;
+    let path = scenarios_dir().join("sweep-prefetch-balance.yaml");
+    let plan = acksim::sweep::SweepPlan::load(&path, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((plan.cells.len(), plan.replicates), (4, 5));
+    let runs: Vec<u64> = (0..plan.total_runs()).collect();
+    let records = acksim::sweep::execute(&plan, &runs, 2, &AtomicBool::new(false), &|| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    // (makespan, idle_with_backlog, jain) means per cell, prefetch 1, 10, 100, 1000.
+    let means: Vec<(f64, f64, f64)> = records
+        .chunks(5)
+        .map(|cell| {
+            let mean =
+                |f: fn(&RunSummary) -> f64| cell.iter().map(|r| f(&r.summary)).sum::<f64>() / 5.0;
+            (
+                mean(|s| s.makespan_s),
+                mean(|s| s.idle_with_backlog_s),
+                mean(|s| s.jain_fairness),
+            )
+        })
+        .collect();
+    let (first, last) = (means[0], means[3]);
+    assert!(
+        close(first.0, 0.8, 0.1) && close(last.0, 2.0, 0.15),
+        "{means:?}"
+    );
+    assert!(
+        close(first.1, 0.1, 0.1) && close(last.1, 2.6, 0.2),
+        "{means:?}"
+    );
+    assert!(
+        close(first.2, 0.7, 0.1) && close(last.2, 1.0, 0.01),
+        "{means:?}"
+    );
+    assert!(
+        means.windows(2).all(|w| w[0].1 < w[1].1 + 0.05),
+        "{means:?}"
+    );
+}
