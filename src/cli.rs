@@ -31,7 +31,8 @@ pub enum Command {
     Merge(MergeArgs),
     /// Redraw the charts of a sweep (cells.csv) or run (trace.csv) directory from its CSVs.
     Plot(PlotArgs),
-    /// Size the prefetch: ceil(rate × ack interval / 0.65), or simulate around it [not in this version yet].
+    /// Size the prefetch: ceil(rate × ack interval / 0.65), and with a scenario simulate prefetch
+    /// values around it and recommend one (tune.csv and charts).
     Tune(TuneArgs),
     /// Validate a scenario without running it, and describe what it simulates.
     Check(CheckArgs),
@@ -146,15 +147,29 @@ pub struct PlotArgs {
 
 #[derive(Debug, Args)]
 pub struct TuneArgs {
-    /// Message rate, messages per second.
-    #[arg(long, value_name = "MSGS_PER_S")]
+    /// Message rate, messages per second [with a scenario: the sum of its producers' rates].
+    #[arg(long, value_name = "MSGS_PER_S", allow_negative_numbers = true)]
     pub rate: Option<f64>,
-    /// Time between acknowledgements, with a unit: 250us, 5ms, 2s, 1m.
-    #[arg(long, value_name = "DURATION")]
+    /// Time between acknowledgements, with a unit: 250us, 5ms, 2s, 1m [with a scenario:
+    /// derived from its consumers, e.g. optimizeAcknowledgeTimeOut].
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub ack_interval: Option<String>,
     /// A scenario to simulate prefetch values around the rule of thumb.
     #[arg(value_name = "SCENARIO.yaml")]
     pub scenario: Option<PathBuf>,
+    /// Runs per prefetch value (with a scenario).
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub replicates: u32,
+    /// Recommend the smallest prefetch whose mean throughput is within this many percent of
+    /// the best.
+    #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
+    pub tolerance: f64,
+    /// Worker threads [default: the number of CPUs]; results do not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+    /// Output directory [default: results/<scenario name>/tune/].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

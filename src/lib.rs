@@ -32,3 +32,4 @@ pub mod model;
 pub mod report;
 pub mod scenario;
 pub mod sweep;
+pub mod tune;

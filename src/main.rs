@@ -16,7 +16,9 @@ use acksim::sweep::{self, ShardSpec, SweepPlan};
 use anyhow::Context;
 use clap::Parser;
 
-use cli::{BenchArgs, CheckArgs, Cli, Command, MergeArgs, PlotArgs, RunArgs, Shard, SweepArgs};
+use cli::{
+    BenchArgs, CheckArgs, Cli, Command, MergeArgs, PlotArgs, RunArgs, Shard, SweepArgs, TuneArgs,
+};
 
 /// The user asked for something this version cannot do, or for strictness that failed: bad
 /// input (exit 2), like a rejected scenario.
@@ -42,19 +44,13 @@ fn main() -> ExitCode {
 }
 
 fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    let not_yet = |command: &str| {
-        Err(Refused(format!(
-            "`acksim {command}` is not implemented in this version"
-        ))
-        .into())
-    };
     match cli.command {
         Command::Run(args) => run(&args),
         Command::Check(args) => check(&args),
         Command::Sweep(args) => sweep(&args),
         Command::Merge(args) => merge(&args),
         Command::Plot(args) => plot(&args),
-        Command::Tune(_) => not_yet("tune"),
+        Command::Tune(args) => tune(&args),
         Command::Bench(args) => bench(&args),
     }
 }
@@ -80,6 +76,12 @@ fn exit_status(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<Interrupted>() {
             return 130;
+        }
+        if cause
+            .downcast_ref::<acksim::tune::TuneError>()
+            .is_some_and(acksim::tune::TuneError::is_bad_input)
+        {
+            return 2;
         }
         if cause
             .downcast_ref::<sweep::SweepError>()
@@ -311,6 +313,98 @@ fn plot(args: &PlotArgs) -> anyhow::Result<()> {
     for path in &written {
         text.push_str(&format!("wrote {}\n", path.display()));
     }
+    print(&text)
+}
+
+/// `acksim tune`: the rule of thumb alone (both flags), or with a scenario the simulated
+/// trade-off table, the recommendation, tune.csv and the charts.
+fn tune(args: &TuneArgs) -> anyhow::Result<()> {
+    use acksim::tune;
+    let rate = args.rate.map(tune::check_rate).transpose()?;
+    let interval = args
+        .ack_interval
+        .as_deref()
+        .map(tune::parse_interval)
+        .transpose()?;
+    if !(args.tolerance.is_finite() && (0.0..100.0).contains(&args.tolerance)) {
+        return Err(Refused(format!(
+            "--tolerance {}: expected a percentage from 0 to below 100",
+            args.tolerance
+        ))
+        .into());
+    }
+    let Some(path) = &args.scenario else {
+        let (Some(rate), Some(interval)) = (rate, interval) else {
+            return Err(Refused(
+                "without a scenario, `acksim tune` needs both --rate MSGS_PER_S and \
+                 --ack-interval DURATION (e.g. --rate 100 --ack-interval 2s)"
+                    .into(),
+            )
+            .into());
+        };
+        return print(&tune::explain_rule(rate, interval));
+    };
+    let LoadedScenario {
+        scenario, warnings, ..
+    } = scenario::load(path)?;
+    print_warnings(path, &warnings);
+    let out_path = match &args.out {
+        Some(dir) => dir.clone(),
+        None => default_out_dir(path, &scenario.name)?.join("tune"),
+    };
+    let plan = tune::TunePlan::new(scenario, rate, interval, args.replicates)
+        .with_context(|| path.display().to_string())?;
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    let out = OutputDir::create(&out_path)?;
+    let rows = tune::execute(&plan, threads)
+        .with_context(|| format!("{}: the simulation failed", path.display()))?;
+    let rec = tune::recommend(&rows, args.tolerance);
+    let written = tune::write_outputs(out.path(), &rows, rec.as_ref())?;
+    out.keep();
+
+    let mut text = format!(
+        "tune {}\nrate: {} msg/s ({})\nack interval: {} s ({})\n\
+         rule of thumb: ceil({} x {} / 0.65) = {}\n\
+         candidates: {} ({} replicates each, seeds shared across candidates)\n\n",
+        plan.scenario.name,
+        plan.rate.value,
+        plan.rate.source,
+        plan.interval.value.as_secs_f64(),
+        plan.interval.source,
+        plan.rate.value,
+        plan.interval.value.as_secs_f64(),
+        plan.rule,
+        plan.candidates
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        plan.replicates,
+    );
+    if rate.is_some() {
+        text.push_str(
+            "(--rate sizes the rule of thumb; the simulations run the scenario's own producers)\n\n",
+        );
+    }
+    text.push_str(&tune::table_text(&rows, rec.as_ref()));
+    text.push_str("(means ±95% CI half-width; max unacked: the most dispatched-but-unacked messages one consumer held)\n\n");
+    if let Some(rec) = &rec {
+        text.push_str(&tune::recommendation_text(&rows, rec));
+    }
+    let cut: u32 = rows.iter().map(|r| r.cut).sum();
+    if cut > 0 {
+        text.push_str(&format!(
+            "note: {cut} run(s) were cut by `until` or the horizon with messages still pending\n"
+        ));
+    }
+    text.push_str("\nwhere the rule of thumb is wrong for this scenario:\n");
+    for line in tune::caveats(&plan, rec.map(|r| rows[r.index].prefetch)) {
+        text.push_str(&format!("- {line}\n"));
+    }
+    text.push_str(&format!("\nwrote {}\n", paths(&written)));
     print(&text)
 }
 

@@ -66,6 +66,12 @@ impl DurationError {
     }
 }
 
+/// Parses a duration literal given outside a scenario file (a command-line flag): the
+/// rules of [`parse_duration`], with a complete message (what is wrong, what was expected).
+pub fn parse_duration_literal(text: &str) -> Result<SimDuration, String> {
+    parse_duration(text).map_err(|e| format!("{}; expected {EXPECTED_DURATION}", e.describe(text)))
+}
+
 /// Parses a duration literal (see the module documentation).
 pub(crate) fn parse_duration(text: &str) -> Result<SimDuration, DurationError> {
     let t = text.trim();

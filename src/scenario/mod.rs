@@ -31,6 +31,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
+pub use duration::parse_duration_literal;
 pub use error::{Diagnostic, ScenarioError};
 use serde_saphyr::{Location, Spanned};
 

@@ -15,7 +15,7 @@ pub mod grid;
 mod merge;
 mod output;
 pub mod shard;
-mod stats;
+pub mod stats;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};

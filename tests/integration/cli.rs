@@ -489,13 +489,16 @@ fn an_output_path_that_is_a_file_is_bad_input() {
 }
 
 #[test]
-fn later_commands_say_they_are_not_available_and_exit_2() {
+fn tune_is_available_and_refuses_incomplete_flags() {
     let ws = Workspace::new();
     ws.write("three.yaml", THREE_CONSUMERS);
-    // `plot` and `run --plot` are implemented now: tests/integration/chart.rs.
+    // Every command is implemented now; tests/integration/tune.rs covers `tune` in depth.
     ws.acksim(&["tune", "--rate", "100", "--ack-interval", "2s"])
+        .success()
+        .stdout(predicate::str::contains("= 308"));
+    ws.acksim(&["tune", "--rate", "100"])
         .code(2)
         .stdout("")
-        .stderr(predicate::str::is_match("^error: .*not implemented in this version\n$").unwrap());
+        .stderr(predicate::str::is_match("^error: .*--ack-interval").unwrap());
     assert!(ws.outputs().is_empty(), "left {:?}", ws.outputs());
 }

@@ -5,3 +5,4 @@ mod chart;
 mod cli;
 mod scenarios;
 mod sweep;
+mod tune;

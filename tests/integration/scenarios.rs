@@ -245,3 +245,60 @@ fn prefetch_sweep_trades_balance_for_idle_time() {
         "{means:?}"
     );
 }
+
+/// Runs every run of a shipped sweep (2 threads) and returns the summaries in run order.
+fn sweep_runs(file: &str) -> (acksim::sweep::SweepPlan, Vec<RunSummary>) {
+    use std::sync::atomic::AtomicBool;
+    let plan = acksim::sweep::SweepPlan::load(&scenarios_dir().join(file), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let runs: Vec<u64> = (0..plan.total_runs()).collect();
+    let records = acksim::sweep::execute(&plan, &runs, 2, &AtomicBool::new(false), &|| {})
+        .unwrap_or_else(|e| panic!("{e}"));
+    (plan, records.into_iter().map(|r| r.summary).collect())
+}
+
+/// Cells in grid order: prefetch [1, 10, 100, 1000] x optimize_ack [false, true] x ack_mode
+/// [auto, dups_ok, client], 5 replicates each.
+#[test]
+fn crash_duplicates_sweep_follows_each_modes_ack_rule() {
+    let (plan, runs) = sweep_runs("sweep-crash-duplicates.yaml");
+    assert_eq!((plan.cells.len(), plan.replicates), (24, 5));
+    for (cell, replicates) in runs.chunks(5).enumerate() {
+        let (prefetch, optimize, mode) =
+            ([1, 10, 100, 1000][cell / 6], cell / 3 % 2 == 1, cell % 3);
+        let duplicates: Vec<u64> = replicates.iter().map(|s| s.duplicates).collect();
+        let expected: Option<u64> = match (mode, optimize, prefetch) {
+            (0, true, 1) => Some(1),
+            (0, true, 10) => Some(6),
+            (0, true, _) => None,
+            (0 | 1, _, _) => Some(1),
+            _ => Some(10),
+        };
+        match expected {
+            Some(n) => assert!(
+                duplicates.iter().all(|&d| d == n),
+                "cell {cell}: {duplicates:?}"
+            ),
+            None => assert!(
+                duplicates.iter().all(|&d| (1..=65).contains(&d)),
+                "cell {cell}: {duplicates:?}"
+            ),
+        }
+        assert!(replicates.iter().all(|s| s.lost == 0), "cell {cell}");
+    }
+}
+
+/// Cells: ack_every [1, 5, 20, 100] x prefetch [1, 10, 50, 200], 3 replicates.
+#[test]
+fn client_ack_stalls_sweep_stalls_exactly_where_ack_every_exceeds_prefetch() {
+    let (plan, runs) = sweep_runs("sweep-client-ack-stalls.yaml");
+    assert_eq!((plan.cells.len(), plan.replicates), (16, 3));
+    for (cell, replicates) in runs.chunks(3).enumerate() {
+        let (ack_every, prefetch) = ([1, 5, 20, 100][cell / 4], [1, 10, 50, 200][cell % 4]);
+        for s in replicates {
+            assert_eq!(s.stalled, ack_every > prefetch, "cell {cell}");
+            let processed = if ack_every > prefetch { prefetch } else { 500 };
+            assert_eq!(s.processed, processed, "cell {cell}");
+        }
+    }
+}

@@ -19,13 +19,18 @@ use super::{ChartError, FONT, fmt_num, open_csv, render_png};
 pub const SIZE: (u32, u32) = (1200, 750);
 
 /// The charted metrics: file stem, title, y axis label.
-const METRICS: [(&str, &str, &str); 7] = [
+const METRICS: &[(&str, &str, &str)] = &[
     (
         "duplicates",
         "Duplicates (processed more than once)",
         "messages",
     ),
     ("lost", "Lost messages", "messages"),
+    (
+        "stalled",
+        "Runs that stalled (messages waiting no consumer could get)",
+        "fraction of runs",
+    ),
     (
         "acks_per_message",
         "Ack commands per message",
@@ -46,6 +51,12 @@ const METRICS: [(&str, &str, &str); 7] = [
         "latency_p99_s",
         "Latency p99 (production → first processing)",
         "latency (s)",
+    ),
+    // Written by `acksim tune` (tune.csv), not by sweeps.
+    (
+        "max_unacked",
+        "Broker-side unacked messages (max over consumers)",
+        "messages",
     ),
 ];
 
@@ -185,7 +196,7 @@ pub fn draw_all(cells: &Path, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
         .filter(|&k| numeric(k))
         .max_by_key(|&k| (table.keys[k].contains("prefetch"), std::cmp::Reverse(k)));
     let mut written = Vec::new();
-    for (stem, title, unit) in METRICS {
+    for &(stem, title, unit) in METRICS {
         let Some(values) = table.metric(stem) else {
             continue;
         };
