@@ -215,6 +215,23 @@ impl Queue {
         }
     }
 
+    /// The live subscription an ack or transaction names, and whether its prefetch extension
+    /// moves at all (`expand`/`contractPrefetchExtension` are no-ops with prefetch 0 or
+    /// `usePrefetchExtension=false`, A6.2).
+    fn acked_subscription(
+        &mut self,
+        id: SubscriptionId,
+    ) -> Result<(&mut PrefetchSubscription, bool), AckError> {
+        let use_ext = self.use_prefetch_extension;
+        let sub = self
+            .subscriptions
+            .get_mut(id)
+            .and_then(|s| s.as_mut())
+            .ok_or(AckError::UnknownSubscription(id))?;
+        let applies = use_ext && sub.prefetch != 0;
+        Ok((sub, applies))
+    }
+
     /// `PrefetchSubscription.acknowledge` (A6.2), then `wakeup()` + dispatch.
     pub fn acknowledge(
         &mut self,
@@ -222,14 +239,7 @@ impl Queue {
         ack: &MessageAck,
         effects: &mut Vec<BrokerEffect>,
     ) -> Result<(), AckError> {
-        let use_ext = self.use_prefetch_extension;
-        let sub = self
-            .subscriptions
-            .get_mut(id)
-            .and_then(|s| s.as_mut())
-            .ok_or(AckError::UnknownSubscription(id))?;
-        // expand/contractPrefetchExtension are no-ops with prefetch 0 or the policy off.
-        let extension_applies = use_ext && sub.prefetch != 0;
+        let (sub, extension_applies) = self.acked_subscription(id)?;
         let contract = |sub: &mut PrefetchSubscription, n: u32| {
             if extension_applies {
                 sub.extension = sub.extension.saturating_sub(n);
@@ -310,12 +320,7 @@ impl Queue {
         commit: bool,
         effects: &mut Vec<BrokerEffect>,
     ) -> Result<(), AckError> {
-        let use_ext = self.use_prefetch_extension;
-        let sub = self
-            .subscriptions
-            .get_mut(id)
-            .and_then(|s| s.as_mut())
-            .ok_or(AckError::UnknownSubscription(id))?;
+        let (sub, extension_applies) = self.acked_subscription(id)?;
         if let Some(ack) = ack {
             // Inside a transaction only the ends of the range are checked, not the count.
             let range = sub.range(ack)?;
@@ -327,7 +332,7 @@ impl Queue {
                         .map(|m| BrokerEffect::Consumed { id: m.id }),
                 );
             }
-            if use_ext && sub.prefetch != 0 {
+            if extension_applies {
                 sub.extension = sub.extension.saturating_sub(nodes);
             }
         }

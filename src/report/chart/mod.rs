@@ -20,6 +20,21 @@ use super::{AtomicFile, ReportError, SUMMARY_FILE, TRACE_FILE};
 /// The font family name every chart asks for; resolves to the bundled font.
 pub const FONT: &str = "sans-serif";
 
+/// Series colours (the Tableau 10 palette: distinct, colour-blind friendly), shared by every
+/// chart so a consumer or a grid combination keeps its colour.
+pub const PALETTE: [plotters::style::RGBColor; 10] = [
+    plotters::style::RGBColor(31, 119, 180),
+    plotters::style::RGBColor(255, 127, 14),
+    plotters::style::RGBColor(44, 160, 44),
+    plotters::style::RGBColor(214, 39, 40),
+    plotters::style::RGBColor(148, 103, 189),
+    plotters::style::RGBColor(140, 86, 75),
+    plotters::style::RGBColor(227, 119, 194),
+    plotters::style::RGBColor(127, 127, 127),
+    plotters::style::RGBColor(188, 189, 34),
+    plotters::style::RGBColor(23, 190, 207),
+];
+
 const SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
 const SANS_BOLD: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans-Bold.ttf");
 

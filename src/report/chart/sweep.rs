@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartError, FONT, fmt_num, open_csv, render_png};
+use super::{ChartError, FONT, PALETTE, fmt_num, open_csv, render_png};
 
 /// Picture size in pixels.
 pub const SIZE: (u32, u32) = (1200, 750);
@@ -58,19 +58,6 @@ const METRICS: &[(&str, &str, &str)] = &[
         "Broker-side unacked messages (max over consumers)",
         "messages",
     ),
-];
-
-const PALETTE: [RGBColor; 10] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
-    RGBColor(188, 189, 34),
-    RGBColor(23, 190, 207),
 ];
 
 /// The parsed cells table.

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::{ChartError, FONT, fmt_num, open_csv, render_png};
+use super::{ChartError, FONT, PALETTE, fmt_num, open_csv, render_png};
 
 /// Picture size in pixels.
 pub const SIZE: (u32, u32) = (1600, 900);
@@ -46,18 +46,6 @@ const ACK_TYPES: [(&str, RGBColor, bool); 6] = [
     ("redelivered", RGBColor(140, 86, 75), false),
     ("poison", RGBColor(214, 39, 40), true),
     ("expired", RGBColor(188, 189, 34), true),
-];
-
-/// Colours of the consumers' unacked lines.
-const PALETTE: [RGBColor; 8] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(214, 39, 40),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq)]
