@@ -176,17 +176,31 @@ fn short(key: &str) -> &str {
 }
 
 /// Draws every sweep chart of `cells` into `dir`; returns the PNGs written.
+/// The scenario's name from the sweep's `manifest.json` beside the CSVs, if there is one (a
+/// tune directory has none).
+fn scenario_name(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("manifest.json")).ok()?;
+    let manifest: serde_json::Value = serde_json::from_str(&text).ok()?;
+    manifest.get("scenario")?.as_str().map(str::to_string)
+}
+
 pub fn draw_all(cells: &Path, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let table = read(cells)?;
     let numeric = |k: usize| table.values.iter().all(|v| v[k].parse::<f64>().is_ok());
     let x_key = (0..table.keys.len())
         .filter(|&k| numeric(k))
         .max_by_key(|&k| (table.keys[k].contains("prefetch"), std::cmp::Reverse(k)));
+    let scenario = scenario_name(dir);
     let mut written = Vec::new();
     for &(stem, title, unit) in METRICS {
         let Some(values) = table.metric(stem) else {
             continue;
         };
+        let title = match &scenario {
+            Some(name) => format!("{name}: {title}"),
+            None => title.to_string(),
+        };
+        let title = title.as_str();
         if let Some(x) = x_key {
             let out = dir.join(format!("{stem}.png"));
             written.push(render_png(&out, SIZE, |root| {
