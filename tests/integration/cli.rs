@@ -4,12 +4,9 @@
 //! so the default `results/` never lands in the source tree.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use acksim::metrics::{CONSUMER_COLUMNS, SUMMARY_COLUMNS};
-use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
-use tempfile::TempDir;
 
 /// Three consumer instances (two auto-ack replicas and a client-ack one), 120 messages.
 const THREE_CONSUMERS: &str = "\
@@ -30,51 +27,7 @@ consumers:
     processing: { dist: constant, value: 5ms }
 ";
 
-/// A scratch working directory holding scenario files.
-struct Workspace {
-    dir: TempDir,
-}
-
-impl Workspace {
-    fn new() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn write(&self, name: &str, yaml: &str) -> PathBuf {
-        let path = self.path().join(name);
-        fs::write(&path, yaml).unwrap();
-        path
-    }
-
-    /// `acksim ARGS…` run inside the workspace.
-    fn acksim(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        cargo_bin_cmd!("acksim")
-            .current_dir(self.path())
-            .args(args)
-            .assert()
-    }
-
-    fn read(&self, rel: &str) -> String {
-        fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-    }
-
-    /// Files and directories in the workspace other than the scenarios.
-    fn outputs(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| !n.ends_with(".yaml"))
-            .collect();
-        names.sort();
-        names
-    }
-}
+use crate::workspace::Workspace;
 
 fn csv_rows(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let mut reader = csv::Reader::from_reader(text.as_bytes());

@@ -5,9 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use acksim::metrics::SUMMARY_COLUMNS;
-use assert_cmd::cargo::cargo_bin_cmd;
 use predicates::prelude::*;
-use tempfile::TempDir;
 
 /// A 2 × 2 grid × 3 replicates of 50 messages; exponential processing so replicates differ.
 const GRID: &str = "\
@@ -25,80 +23,16 @@ sweep:
     consumers.*.ack_mode: [auto, dups_ok]
 ";
 
-struct Workspace {
-    dir: TempDir,
-}
+use crate::workspace::Workspace;
 
-impl Workspace {
-    fn new() -> Self {
-        let ws = Self {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        fs::write(ws.path().join("grid.yaml"), GRID).unwrap();
-        ws
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn acksim(&self, args: &[&str]) -> assert_cmd::assert::Assert {
-        self.acksim_env(args, &[])
-    }
-
-    /// Runs with the batch systems' variables removed, then `env` set.
-    fn acksim_env(&self, args: &[&str], env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
-        let mut cmd = cargo_bin_cmd!("acksim");
-        cmd.current_dir(self.path()).args(args);
-        for var in [
-            "SLURM_ARRAY_TASK_ID",
-            "SLURM_ARRAY_TASK_COUNT",
-            "SLURM_ARRAY_TASK_MIN",
-            "SLURM_ARRAY_TASK_STEP",
-            "JOB_COMPLETION_INDEX",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.envs(env.iter().copied()).assert()
-    }
-
-    fn read(&self, path: &str) -> String {
-        fs::read_to_string(self.path().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
-    }
-
-    /// A CSV with the `wall_s` column's values blanked (the one non-reproducible column).
-    fn without_wall(&self, path: &str) -> String {
-        let text = self.read(path);
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-        let wall = header.iter().position(|h| h == "wall_s");
-        let mut out = csv::Writer::from_writer(Vec::new());
-        out.write_record(&header).unwrap();
-        for record in reader.records() {
-            let mut row: Vec<String> = record.unwrap().iter().map(String::from).collect();
-            if let Some(w) = wall {
-                row[w].clear();
-            }
-            out.write_record(&row).unwrap();
-        }
-        String::from_utf8(out.into_inner().unwrap()).unwrap()
-    }
-
-    fn rows(&self, path: &str) -> (Vec<String>, Vec<Vec<String>>) {
-        let text = self.read(path);
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let header = reader.headers().unwrap().iter().map(String::from).collect();
-        let rows = reader
-            .records()
-            .map(|r| r.unwrap().iter().map(String::from).collect())
-            .collect();
-        (header, rows)
-    }
+/// A workspace holding the grid scenario as `grid.yaml`.
+fn grid_workspace() -> Workspace {
+    Workspace::with_file("grid.yaml", GRID)
 }
 
 #[test]
 fn sweep_writes_one_row_per_run_and_per_cell() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     ws.acksim(&["sweep", "grid.yaml", "--threads", "2"])
         .success()
         .stdout(predicate::str::contains("4 cells x 3 replicates = 12 runs"))
@@ -176,7 +110,7 @@ fn sweep_writes_one_row_per_run_and_per_cell() {
 
 #[test]
 fn thread_count_does_not_change_any_output() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     ws.acksim(&["sweep", "grid.yaml", "--threads", "1", "--out", "t1"])
         .success();
     ws.acksim(&["sweep", "grid.yaml", "--threads", "2", "--out", "t2"])
@@ -191,7 +125,7 @@ fn thread_count_does_not_change_any_output() {
 
 #[test]
 fn three_shards_merged_equal_the_unsharded_sweep() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     ws.acksim(&["sweep", "grid.yaml", "--out", "whole"])
         .success();
     for i in 1..=3 {
@@ -227,7 +161,7 @@ fn three_shards_merged_equal_the_unsharded_sweep() {
 
 #[test]
 fn merge_refuses_missing_repeated_and_foreign_shards() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     for i in 1..=2 {
         ws.acksim(&["sweep", "grid.yaml", "--shard", &format!("{i}/2")])
             .success();
@@ -278,7 +212,7 @@ fn merge_refuses_missing_repeated_and_foreign_shards() {
 
 #[test]
 fn shard_auto_reads_slurm_and_kubernetes() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     // Slurm array 1-3: task 3 is the third shard.
     ws.acksim_env(
         &["sweep", "grid.yaml", "--shard", "auto", "--out", "slurm"],
@@ -327,7 +261,7 @@ fn shard_auto_reads_slurm_and_kubernetes() {
 
 #[test]
 fn bad_grid_paths_and_values_are_refused_before_anything_runs() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     let cases = [
         ("consumers.*.ack_mode", "consumers.*.ack_mood", "ack_mood"),
         ("[auto, dups_ok]", "[auto, sometimes]", "sometimes"),
@@ -343,7 +277,7 @@ fn bad_grid_paths_and_values_are_refused_before_anything_runs() {
 
 #[test]
 fn replicates_flag_overrides_the_file() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     ws.acksim(&["sweep", "grid.yaml", "--replicates", "1", "--out", "r1"])
         .success();
     let (_, rows) = ws.rows("r1/runs.csv");
@@ -360,7 +294,7 @@ pub(crate) fn shipped_sweep_path() -> PathBuf {
 
 #[test]
 fn shipped_prefetch_sweep_expands_to_four_cells() {
-    let ws = Workspace::new();
+    let ws = grid_workspace();
     let path = shipped_sweep_path();
     ws.acksim(&[
         "sweep",
