@@ -306,6 +306,51 @@ pub const CONSUMER_COLUMNS: &[Column<ConsumerSummary>] = &[
     }),
 ];
 
+/// The `summary.csv` / `runs.csv` columns contract.md requires (the tables above may add more).
+pub const CONTRACT_SUMMARY_COLUMNS: &[&str] = &[
+    "scenario",
+    "seed",
+    "produced",
+    "deliveries",
+    "redelivered",
+    "processed",
+    "unique_processed",
+    "duplicates",
+    "lost",
+    "dlq",
+    "expired",
+    "in_flight",
+    "acks_total",
+    "acks_standard",
+    "acks_delivered",
+    "acks_individual",
+    "acks_redelivered",
+    "acks_poison",
+    "stalled",
+    "idle_with_backlog_s",
+    "jain_fairness",
+    "makespan_s",
+    "throughput",
+    "latency_p50_s",
+    "latency_p99_s",
+    "events",
+    "wall_s",
+];
+
+/// The `consumers.csv` columns contract.md requires.
+pub const CONTRACT_CONSUMER_COLUMNS: &[&str] = &[
+    "consumer",
+    "processed",
+    "duplicates",
+    "deliveries",
+    "redelivered",
+    "acks_sent",
+    "max_unacked",
+    "idle_with_backlog_s",
+    "busy_s",
+    "crashes",
+];
+
 /// Jain's fairness index `(Σx)² / (n·Σx²)`: 1 when every consumer processed the same number,
 /// 1/n when one did everything. Defined as 1 when nobody processed anything (all equal).
 pub fn jain_fairness(counts: &[u64]) -> f64 {
@@ -512,51 +557,12 @@ mod tests {
         let names: Vec<&str> = SUMMARY_COLUMNS.iter().map(|c| c.name).collect();
         let set: std::collections::BTreeSet<_> = names.iter().collect();
         assert_eq!(set.len(), names.len());
-        for required in [
-            "scenario",
-            "seed",
-            "produced",
-            "deliveries",
-            "redelivered",
-            "processed",
-            "unique_processed",
-            "duplicates",
-            "lost",
-            "dlq",
-            "expired",
-            "in_flight",
-            "acks_total",
-            "acks_standard",
-            "acks_delivered",
-            "acks_individual",
-            "acks_redelivered",
-            "acks_poison",
-            "stalled",
-            "idle_with_backlog_s",
-            "jain_fairness",
-            "makespan_s",
-            "throughput",
-            "latency_p50_s",
-            "latency_p99_s",
-            "events",
-            "wall_s",
-        ] {
-            assert!(names.contains(&required), "missing {required}");
+        for required in CONTRACT_SUMMARY_COLUMNS {
+            assert!(names.contains(required), "missing {required}");
         }
         let cnames: Vec<&str> = CONSUMER_COLUMNS.iter().map(|c| c.name).collect();
-        for required in [
-            "consumer",
-            "processed",
-            "duplicates",
-            "deliveries",
-            "redelivered",
-            "acks_sent",
-            "max_unacked",
-            "idle_with_backlog_s",
-            "busy_s",
-            "crashes",
-        ] {
-            assert!(cnames.contains(&required), "missing {required}");
+        for required in CONTRACT_CONSUMER_COLUMNS {
+            assert!(cnames.contains(required), "missing {required}");
         }
     }
 }

@@ -5,7 +5,9 @@
 
 use std::fs;
 
-use acksim::metrics::{CONSUMER_COLUMNS, SUMMARY_COLUMNS};
+use acksim::metrics::{
+    CONSUMER_COLUMNS, CONTRACT_CONSUMER_COLUMNS, CONTRACT_SUMMARY_COLUMNS, SUMMARY_COLUMNS,
+};
 use predicates::prelude::*;
 
 /// Three consumer instances (two auto-ack replicas and a client-ack one), 120 messages.
@@ -73,35 +75,7 @@ fn run_writes_both_tables_with_the_contract_columns_into_the_default_directory()
         SUMMARY_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>()
     );
     assert_eq!(rows.len(), 1);
-    for column in [
-        "scenario",
-        "seed",
-        "produced",
-        "deliveries",
-        "redelivered",
-        "processed",
-        "unique_processed",
-        "duplicates",
-        "lost",
-        "dlq",
-        "expired",
-        "in_flight",
-        "acks_total",
-        "acks_standard",
-        "acks_delivered",
-        "acks_individual",
-        "acks_redelivered",
-        "acks_poison",
-        "stalled",
-        "idle_with_backlog_s",
-        "jain_fairness",
-        "makespan_s",
-        "throughput",
-        "latency_p50_s",
-        "latency_p99_s",
-        "events",
-        "wall_s",
-    ] {
+    for column in CONTRACT_SUMMARY_COLUMNS {
         assert!(
             header.iter().any(|h| h == column),
             "summary.csv lacks {column}"
@@ -116,18 +90,7 @@ fn run_writes_both_tables_with_the_contract_columns_into_the_default_directory()
         header,
         CONSUMER_COLUMNS.iter().map(|c| c.name).collect::<Vec<_>>()
     );
-    for column in [
-        "consumer",
-        "processed",
-        "duplicates",
-        "deliveries",
-        "redelivered",
-        "acks_sent",
-        "max_unacked",
-        "idle_with_backlog_s",
-        "busy_s",
-        "crashes",
-    ] {
+    for column in CONTRACT_CONSUMER_COLUMNS {
         assert!(
             header.iter().any(|h| h == column),
             "consumers.csv lacks {column}"
