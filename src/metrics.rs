@@ -37,6 +37,16 @@ pub struct RunSummary {
     pub scenario: String,
     pub seed: u64,
     pub produced: u64,
+    /// Copies the broker owed its subscribers: `produced` on a queue, one per subscriber that
+    /// had a subscription (or a durable store entry) when a message was published on a topic.
+    /// An extension of the contract.
+    pub copies: u64,
+    /// Topic copies subscribers never got because they had no subscription when the message
+    /// was published (semantics.md A5.6). An extension of the contract.
+    pub missed: u64,
+    /// Topic copies dropped by a pending-message limit (→ DLQ if persistent, A9.3); they are
+    /// also counted in `dlq` or `lost`. An extension of the contract.
+    pub discarded: u64,
     /// Broker → consumer dispatch commands (first dispatches and redispatches after a lost
     /// consumer). An extension of the contract.
     pub dispatched: u64,
@@ -65,10 +75,10 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// contract.md: every accepted message ends a run with exactly one fate, so
-    /// `produced = unique_processed + lost + dlq + expired + in_flight`.
+    /// `produced = unique_processed + lost + dlq + expired + in_flight`. On a topic every
+    /// subscriber's copy is a separate fate, so the sum is `copies` (= `produced` on a queue).
     pub fn conserves_messages(&self) -> bool {
-        self.produced
-            == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
+        self.copies == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
     }
 }
 
@@ -133,6 +143,21 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         r.produced
     )),
     column!(
+        "copies",
+        "copies owed to consumers: produced on a queue; on a topic one per subscriber subscribed (or durable) when the message was published. copies = unique_processed + lost + dlq + expired + in_flight",
+        |r| Value::U64(r.copies)
+    ),
+    column!(
+        "missed",
+        "topic copies not made because the subscriber had no subscription when the message was published (non-durable offline, not yet subscribed, durable offline for a non-persistent message)",
+        |r| Value::U64(r.missed)
+    ),
+    column!(
+        "discarded",
+        "topic copies dropped by a pending-message limit (persistent ones also count in dlq, non-persistent ones in lost)",
+        |r| Value::U64(r.discarded)
+    ),
+    column!(
         "dispatched",
         "broker-to-consumer dispatch commands, first and re-dispatches",
         |r| Value::U64(r.dispatched)
@@ -154,7 +179,7 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     ),
     column!(
         "unique_processed",
-        "distinct messages processed at least once",
+        "distinct messages processed at least once (on a topic: distinct copies, i.e. (message, subscriber) pairs)",
         |r| Value::U64(r.unique_processed)
     ),
     column!(

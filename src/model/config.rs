@@ -11,6 +11,17 @@ use crate::engine::SimDuration;
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
 /// `ActiveMQPrefetchPolicy.MAX_PREFETCH_SIZE`: every prefetch setter caps here (A1.1).
 pub const MAX_PREFETCH: u32 = 32767;
+/// `ActiveMQPrefetchPolicy` default for non-durable topic subscribers (A1.1).
+pub const DEFAULT_TOPIC_PREFETCH: u32 = 32767;
+/// `ActiveMQPrefetchPolicy` default for durable topic subscribers, and the `PolicyEntry`
+/// value the stock `activemq.xml` resets an AUTO durable subscriber's 1000 to (A1.1, A1.3).
+pub const DEFAULT_DURABLE_TOPIC_PREFETCH: u32 = 100;
+/// `optimizeDurableTopicPrefetch`: what an AUTO session's durable subscriber asks for
+/// (`optimizedMessageDispatch` default true, A1.2).
+pub const OPTIMIZE_DURABLE_TOPIC_PREFETCH: u32 = 1000;
+/// The stock `activemq.xml`'s `<constantPendingMessageLimitStrategy limit="1000"/>` for
+/// `topic=">"` (A9.2).
+pub const STOCK_TOPIC_PENDING_MESSAGE_LIMIT: u32 = 1000;
 /// Most messages one run can accept: message ids are 32-bit broker sequence ids from 1.
 pub const MAX_MESSAGES: u64 = u32::MAX as u64 - 1;
 /// Most consumer instances (replicas included) in one run.
@@ -87,6 +98,8 @@ pub struct BrokerConfig {
     /// dispatch window (A6.2).
     pub use_prefetch_extension: bool,
     pub slow_consumer: SlowConsumerStrategy,
+    /// The one destination every producer sends to and every consumer consumes from.
+    pub destination: DestinationConfig,
 }
 
 impl Default for BrokerConfig {
@@ -96,6 +109,66 @@ impl Default for BrokerConfig {
             redelivery: RedeliveryPolicy::default(),
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
+            destination: DestinationConfig::default(),
+        }
+    }
+}
+
+/// The destination of a run: a queue (each message to one consumer) or a topic (each
+/// subscriber its own copy, semantics.md A9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DestinationConfig {
+    #[default]
+    Queue,
+    Topic(TopicPolicy),
+}
+
+impl DestinationConfig {
+    pub fn is_topic(&self) -> bool {
+        matches!(self, DestinationConfig::Topic(_))
+    }
+}
+
+/// What the broker's `PolicyEntry` for the topic says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicPolicy {
+    /// A `<policyEntry topic=">">` matches the topic, as in the stock `activemq.xml` Debian
+    /// ships: it resets client-default prefetches to the policy's (an AUTO durable subscriber's
+    /// 1000 becomes 100, A1.3).
+    pub policy_entry: bool,
+    /// The `pendingMessageLimitStrategy` limit L of non-durable subscriptions (A9.2); `None`
+    /// is the real `-1` (no strategy: nothing is ever discarded).
+    pub pending_message_limit: Option<u32>,
+}
+
+impl Default for TopicPolicy {
+    /// The stock `activemq.xml`: a policy entry for `topic=">"` with a constant pending
+    /// limit of 1000.
+    fn default() -> Self {
+        Self {
+            policy_entry: true,
+            pending_message_limit: Some(STOCK_TOPIC_PENDING_MESSAGE_LIMIT),
+        }
+    }
+}
+
+/// How a consumer subscribes to a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubscriptionKind {
+    /// `session.createConsumer(topic)`: exists only while connected (A5.6).
+    #[default]
+    NonDurable,
+    /// `session.createDurableSubscriber(topic, name)`: the broker keeps its messages while it
+    /// is offline (A5.6).
+    Durable,
+}
+
+impl SubscriptionKind {
+    /// The scenario-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionKind::NonDurable => "non_durable",
+            SubscriptionKind::Durable => "durable",
         }
     }
 }
@@ -141,6 +214,8 @@ pub struct ProducerConfig {
     pub arrival: Arrival,
     /// When the producer sends its first message (bursts send everything at this instant).
     pub start_at: SimDuration,
+    /// JMS `DeliveryMode.PERSISTENT` (the default) or NON_PERSISTENT.
+    pub persistent: bool,
 }
 
 /// When a producer sends: the gaps between consecutive sends.
@@ -216,6 +291,8 @@ pub struct ConsumerConfig {
     pub failures: FailureConfig,
     pub crash: Option<CrashConfig>,
     pub start_at: SimDuration,
+    /// How it subscribes when the destination is a topic; `None` on a queue.
+    pub subscription: Option<SubscriptionKind>,
 }
 
 impl ConsumerConfig {
@@ -235,6 +312,7 @@ impl ConsumerConfig {
             failures: FailureConfig::default(),
             crash: None,
             start_at: SimDuration::ZERO,
+            subscription: None,
         }
     }
 }

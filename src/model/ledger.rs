@@ -16,8 +16,12 @@ pub const DEAD_LETTERED: u8 = 1 << 2;
 /// Discarded by TTL.
 pub const EXPIRED: u8 = 1 << 3;
 
+/// Dropped by the broker without delivery or DLQ: a topic subscription's copy discarded by its
+/// pending-message limit or closed with its non-durable subscription (semantics.md A5.6, A9.3).
+pub const DISCARDED: u8 = 1 << 4;
+
 /// The flags that mean the broker no longer holds the message.
-pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED;
+pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED | DISCARDED;
 
 #[derive(Debug, Default)]
 pub struct MessageLedger {

@@ -4,8 +4,9 @@
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
-use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
+use crate::model::activemq::broker::{AckError, BrokerEffect, SubscriptionId};
 use crate::model::activemq::consumer::{BacklogView, Consumer};
+use crate::model::activemq::destination::Destination;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::ledger::{self, MessageLedger};
@@ -218,17 +219,21 @@ struct Producer {
     arrival: ArrivalSampler,
     rng: SimRng,
     link: Link,
+    persistent: bool,
 }
 
 struct World<'t> {
     now: SimTime,
     events: EventQueue<Event>,
-    queue: Queue,
+    /// The destination: a queue or a topic.
+    queue: Destination,
     producers: Vec<Producer>,
     consumers: Vec<Consumer>,
     /// Owner (consumer, generation) of each subscription id.
     subscription_owner: Vec<(usize, u32)>,
     ledger: MessageLedger,
+    /// Messages the broker accepted (on a topic the ledger counts copies instead).
+    published: u64,
     totals: Totals,
     trace: Option<&'t mut dyn TraceSink>,
     effects: Vec<BrokerEffect>,
@@ -319,6 +324,7 @@ impl<'t> World<'t> {
                         latency.clone(),
                         streams.stream(&format!("producer/{}/network", p.name)),
                     ),
+                    persistent: p.persistent,
                 };
                 if producer.messages > 0 {
                     let sent_at = SimTime::from(p.start_at);
@@ -374,11 +380,12 @@ impl<'t> World<'t> {
         Self {
             now: SimTime::ZERO,
             events,
-            queue: Queue::new(scenario.broker.use_prefetch_extension),
+            queue: Destination::new(scenario),
             producers,
             consumers,
             subscription_owner: Vec::new(),
             ledger: MessageLedger::with_capacity(capacity),
+            published: 0,
             totals: Totals::default(),
             trace,
             effects: Vec::new(),
@@ -467,6 +474,7 @@ impl<'t> World<'t> {
             producers,
             consumers,
             ledger,
+            published,
             totals,
             trace,
             effects,
@@ -484,9 +492,14 @@ impl<'t> World<'t> {
         };
         match event {
             Event::MessageArrives { producer, sent_at } => {
-                let id = ctx.ledger.accept();
+                let p = &mut producers[producer];
+                p.sent += 1;
+                let id = *published as MessageId + 1;
+                *published += 1;
                 let message = MessageRef {
                     id,
+                    message_id: id,
+                    persistent: p.persistent,
                     redelivery_counter: 0,
                     sent_at,
                 };
@@ -494,9 +507,7 @@ impl<'t> World<'t> {
                     message: Some(id),
                     ..TraceRecord::new(t, TraceKind::Accepted)
                 });
-                queue.enqueue(message, effects);
-                let p = &mut producers[producer];
-                p.sent += 1;
+                queue.accept(message, ctx.ledger, effects);
                 if p.sent < p.messages {
                     let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
                     let at = p.link.arrival(next_send);
@@ -603,10 +614,14 @@ impl<'t> World<'t> {
         } else {
             self.now
         };
+        let (missed, discarded) = self.queue.topic_counts();
         let summary = RunSummary {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
-            produced: self.ledger.accepted(),
+            produced: self.published,
+            copies: self.ledger.accepted(),
+            missed,
+            discarded,
             dispatched: totals.dispatched,
             deliveries: totals.deliveries,
             redelivered: totals.redelivered,
@@ -648,8 +663,9 @@ impl<'t> World<'t> {
             || first_processings != summary.unique_processed
         {
             return Err(SimError::Conservation(format!(
-                "produced {} (sent {sent}) != unique_processed {} (first processings \
-                 {first_processings}) + lost {} + dlq {} + expired {} + in_flight {}",
+                "copies {} of produced {} (sent {sent}) != unique_processed {} (first \
+                 processings {first_processings}) + lost {} + dlq {} + expired {} + in_flight {}",
+                summary.copies,
                 summary.produced,
                 summary.unique_processed,
                 summary.lost,
@@ -691,7 +707,7 @@ impl<'t> World<'t> {
 /// The broker applies one client command.
 fn broker_command(
     ctx: &mut Ctx,
-    queue: &mut Queue,
+    queue: &mut Destination,
     consumer: &mut Consumer,
     generation: u32,
     sub: SubscriptionId,
@@ -744,7 +760,7 @@ fn broker_command(
 
 fn apply_ack(
     ctx: &mut Ctx,
-    queue: &mut Queue,
+    queue: &mut Destination,
     consumer: usize,
     sub: SubscriptionId,
     ack: &MessageAck,
@@ -836,6 +852,13 @@ fn apply_broker_effects(
             BrokerEffect::Consumed { id } => {
                 ctx.ledger.mark(id, ledger::CONSUMED);
             }
+            BrokerEffect::Discarded { id } => {
+                ctx.ledger.mark(id, ledger::DISCARDED);
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::Discarded)
+                });
+            }
             BrokerEffect::DeadLettered { id } => {
                 ctx.ledger.mark(id, ledger::DEAD_LETTERED);
                 ctx.trace(|t| TraceRecord {
@@ -861,7 +884,7 @@ struct Census {
 /// removed, and every message it no longer holds was removed for a recorded reason.
 fn census(
     ledger: &MessageLedger,
-    queue: &Queue,
+    queue: &Destination,
     consumers: &[Consumer],
 ) -> Result<Census, SimError> {
     const IN_BROKER: u8 = 1;

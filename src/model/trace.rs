@@ -36,6 +36,9 @@ pub enum TraceKind {
     RedeliveryDue,
     /// The broker sent a message to the dead-letter queue.
     DeadLettered,
+    /// The broker dropped a topic subscriber's copy (pending limit, or closed non-durable
+    /// subscription).
+    Discarded,
     /// A consumer process died.
     Crashed,
     /// The broker saw a consumer's connection drop and took its messages back.
@@ -58,6 +61,7 @@ impl TraceKind {
             TraceKind::AckRejected => "ack_rejected",
             TraceKind::Pull => "pull",
             TraceKind::Committed => "committed",
+            TraceKind::Discarded => "discarded",
             TraceKind::RolledBack => "rolled_back",
             TraceKind::RedeliveryDue => "redelivery_due",
             TraceKind::DeadLettered => "dead_lettered",

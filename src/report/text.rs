@@ -119,9 +119,15 @@ pub fn conservation(s: &RunSummary) -> String {
     } else {
         "✗ VIOLATED"
     };
+    // On a topic each subscriber's copy has its own fate (metrics::RunSummary::copies).
+    let owed = if s.copies == s.produced {
+        format!("produced {}", s.produced)
+    } else {
+        format!("copies {} (produced {})", s.copies, s.produced)
+    };
     format!(
-        "conservation: produced {} = unique {} + lost {} + dlq {} + expired {} + in_flight {} {mark}",
-        s.produced, s.unique_processed, s.lost, s.dlq, s.expired, s.in_flight
+        "conservation: {owed} = unique {} + lost {} + dlq {} + expired {} + in_flight {} {mark}",
+        s.unique_processed, s.lost, s.dlq, s.expired, s.in_flight
     )
 }
 
@@ -465,6 +471,7 @@ mod tests {
                 messages: 200,
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
+                persistent: true,
             }],
             consumers: vec![client],
         };

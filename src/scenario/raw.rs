@@ -240,6 +240,19 @@ pub(crate) struct RawBroker {
     pub redelivery: Field<RawRedelivery>,
     pub use_prefetch_extension: Field<Flag>,
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
+    pub destination: Field<RawDestination>,
+}
+
+/// `broker.destination`: a queue (default) or a topic and its `PolicyEntry`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a destination mapping (`kind:`, `policy_entry:`, `pending_message_limit:`)"
+)]
+pub(crate) struct RawDestination {
+    pub kind: Field<Word>,
+    pub policy_entry: Field<Flag>,
+    pub pending_message_limit: Field<Num>,
 }
 
 /// ActiveMQ's `RedeliveryPolicy`, snake_case.
@@ -319,6 +332,7 @@ pub(crate) struct RawProducer {
     pub messages: Field<Num>,
     pub arrival: Field<ScalarOr<RawArrival>>,
     pub start_at: Field<Dur>,
+    pub persistent: Field<Flag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -340,6 +354,7 @@ pub(crate) struct RawConsumer {
     pub failures: Field<RawFailures>,
     pub crash: Field<RawCrash>,
     pub start_at: Field<Dur>,
+    pub subscription: Field<Word>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -520,7 +535,8 @@ macro_rules! mapping_slots {
 mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
-    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer }
+    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer, destination }
+    RawDestination { kind, policy_entry, pending_message_limit }
     RawRedelivery {
         maximum_redeliveries, initial_redelivery_delay, redelivery_delay,
         use_exponential_backoff, backoff_multiplier, maximum_redelivery_delay,
@@ -531,10 +547,10 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at }
+    RawProducer { name, messages, arrival, start_at, persistent }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
-        ack_every, commit_every, processing, failures, crash, start_at,
+        ack_every, commit_every, processing, failures, crash, start_at, subscription,
     }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }

@@ -86,6 +86,8 @@ pub struct Consumer {
     pub prefetch: u32,
     /// `optimizeAcknowledge` as MC computes it: the connection option AND an AUTO session.
     optimize_acknowledge: bool,
+    /// MC.isAutoAcknowledgeBatch(): DUPS_OK on a topic (A2.4).
+    auto_acknowledge_batch: bool,
     optimize_ack_timeout: SimDuration,
     ack_every: u32,
     commit_every: u32,
@@ -176,6 +178,7 @@ impl Consumer {
             delivery: cfg.delivery,
             prefetch: cfg.prefetch,
             optimize_acknowledge: cfg.optimize_ack && cfg.ack_mode == AckMode::Auto,
+            auto_acknowledge_batch: cfg.ack_mode == AckMode::DupsOk && cfg.subscription.is_some(),
             optimize_ack_timeout: cfg.optimize_ack_timeout,
             ack_every: cfg.ack_every,
             commit_every: cfg.commit_every,
@@ -482,7 +485,7 @@ impl Consumer {
             self.after_message_is_consumed(ctx, message);
         }
         let duration = self.processing.sample(&mut self.rng_processing);
-        let fails = self.poison.binary_search(&message.id).is_ok()
+        let fails = self.poison.binary_search(&message.message_id).is_ok()
             || (self.failure_probability > 0.0
                 && self.rng_failure.random::<f64>() < self.failure_probability);
         self.app = AppState::Processing {
@@ -508,10 +511,12 @@ impl Consumer {
         );
     }
 
-    /// MC.beforeMessageIsConsumed (A2.2): track the delivery; a transacted session also
-    /// calls `ackLater(DELIVERED)`.
+    /// MC.beforeMessageIsConsumed (A2.2): track the delivery — except DUPS_OK on a topic,
+    /// which tracks nothing; a transacted session also calls `ackLater(DELIVERED)`.
     fn before_message_is_consumed(&mut self, ctx: &mut Ctx, message: MessageRef) {
-        self.delivered.push_back(message);
+        if !self.auto_acknowledge_batch {
+            self.delivered.push_back(message);
+        }
         if self.ack_mode == AckMode::Transacted {
             self.ack_later(ctx, message, AckType::Delivered);
         }
@@ -519,6 +524,8 @@ impl Consumer {
 
     /// MC.afterMessageIsConsumed: the rule for when each ack mode acknowledges.
     ///
+    /// - DUPS_OK on a topic (`isAutoAcknowledgeBatch`): `ackLater(STANDARD)`, so one STANDARD
+    ///   ack per ⌈0.5·P⌉ messages, covering the range since the last one (A2.4, C3).
     /// - AUTO and DUPS_OK on a queue (`isAutoAcknowledgeEach`): one STANDARD ack for all
     ///   delivered messages (A2.3) — DUPS_OK on a queue is *not* batched (C3); with
     ///   optimizeAcknowledge (AUTO only) the ack waits until `ackCounter + deliveredCounter ≥
@@ -529,6 +536,9 @@ impl Consumer {
     fn after_message_is_consumed(&mut self, ctx: &mut Ctx, message: MessageRef) {
         match self.ack_mode {
             AckMode::Transacted => {}
+            AckMode::DupsOk if self.auto_acknowledge_batch => {
+                self.ack_later(ctx, message, AckType::Standard);
+            }
             AckMode::Auto | AckMode::DupsOk => {
                 if self.delivered.is_empty() {
                     return;
@@ -843,6 +853,10 @@ impl Consumer {
             }
             // The exception escapes onMessage: MC.dispatch catches it.
             (FailureHandling::Throw, DeliveryMode::Listener) => match self.ack_mode {
+                // DUPS_OK on a topic tracked nothing, so MC.rollback has nothing to redeliver:
+                // the failed message is covered by the next batch's range if one is pending,
+                // else it stays unacknowledged (A2.13).
+                AckMode::DupsOk if self.auto_acknowledge_batch => {}
                 AckMode::Auto | AckMode::DupsOk | AckMode::Individual => self.rollback(ctx),
                 // CLIENT / transacted: as if the listener succeeded; no redelivery.
                 AckMode::Client | AckMode::Transacted => {
