@@ -244,7 +244,7 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     ),
     column!(
         "idle_with_backlog_s",
-        "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer",
+        "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer (always 0 on a topic: a subscriber can only take its own copies)",
         |r| Value::F64(r.idle_with_backlog_s)
     ),
     column!(

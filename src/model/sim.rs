@@ -412,7 +412,10 @@ impl<'t> World<'t> {
                     .all(|(c, v)| c.backlog_view() == *v),
                 "a backlog view was not refreshed"
             );
-            if self.views.iter().any(|v| v.idle) {
+            // A topic subscriber can only consume its own copies: no other consumer's
+            // backlog is work it could have taken, so topics charge none.
+            let is_queue = matches!(self.queue, Destination::Queue(_));
+            if is_queue && self.views.iter().any(|v| v.idle) {
                 self.charge_idle_with_backlog(from, t);
             }
             self.accounted_until = t;

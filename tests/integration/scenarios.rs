@@ -302,3 +302,41 @@ fn client_ack_stalls_sweep_stalls_exactly_where_ack_every_exceeds_prefetch() {
         }
     }
 }
+
+#[test]
+fn topic_durable_subscriber_keeps_what_the_non_durable_one_misses_while_offline() {
+    let out = run_file("topic-durable-vs-nondurable-offline.yaml");
+    let s = &out.summary;
+    assert_eq!((s.produced, s.copies, s.missed), (10, 16, 4));
+    assert_eq!(fates(s), (10, 16, 16, 0, 0, 0, 0));
+    assert_eq!(consumer(&out, "durable-0").processed, 10);
+    assert_eq!(consumer(&out, "live-0").processed, 6);
+    assert_eq!(consumer(&out, "durable-0").max_unacked, 4);
+}
+
+#[test]
+fn topic_dups_ok_acks_every_half_prefetch_and_a_crash_replays_the_open_batch() {
+    let out = run_file("topic-dups-ok-batching.yaml");
+    let s = &out.summary;
+    assert_eq!((s.produced, s.copies, s.missed), (230, 460, 0));
+    assert_eq!(fates(s), (230, 480, 460, 20, 0, 0, 0));
+    assert_eq!(
+        (s.redelivered, s.acks.standard, s.acks.total()),
+        (100, 4, 4)
+    );
+    let durable = consumer(&out, "durable-0");
+    assert_eq!((durable.processed, durable.duplicates), (250, 20));
+    assert_eq!((durable.max_unacked, durable.acks_sent), (100, 4));
+    let live = consumer(&out, "live-0");
+    assert_eq!(
+        (live.processed, live.max_unacked, live.acks_sent),
+        (230, 230, 0)
+    );
+}
+
+#[test]
+fn topic_pending_limit_dead_letters_persistent_and_drops_non_persistent_copies() {
+    let s = run_file("topic-pending-limit-discard.yaml").summary;
+    assert_eq!((s.produced, s.copies, s.discarded), (20, 20, 13));
+    assert_eq!(fates(&s), (20, 7, 7, 0, 5, 8, 0));
+}
