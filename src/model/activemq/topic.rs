@@ -634,3 +634,328 @@ impl Topic {
         live.chain(durable).flatten()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{SimDuration, SimTime};
+    use crate::metrics::RunSummary;
+    use crate::model::config::{
+        AckMode, Arrival, BrokerConfig, ConsumerConfig, DestinationConfig, DurationDist,
+        FailureConfig, NetworkConfig, ProducerConfig, Scenario,
+    };
+    use crate::model::message::MessageId;
+    use crate::model::run;
+
+    fn copy(id: MessageId, persistent: bool) -> MessageRef {
+        MessageRef {
+            id,
+            message_id: id,
+            persistent,
+            redelivery_counter: 0,
+            sent_at: SimTime::ZERO,
+        }
+    }
+
+    fn dispatched(effects: &[BrokerEffect]) -> Vec<MessageId> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched { message, .. } => Some(message.id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ids(list: &VecDeque<MessageRef>) -> Vec<MessageId> {
+        list.iter().map(|m| m.id).collect()
+    }
+
+    fn standard(first: MessageId, last: MessageId, count: u32) -> MessageAck {
+        MessageAck {
+            ack_type: AckType::Standard,
+            first: Some(first),
+            last,
+            count,
+            in_transaction: false,
+        }
+    }
+
+    #[test]
+    fn a1_3_the_stock_policy_entry_resets_client_default_prefetches() {
+        use SubscriptionKind::{Durable, NonDurable};
+        // AUTO durable asks optimizeDurableTopicPrefetch 1000 → durableTopicPrefetch 100.
+        assert_eq!(configure_prefetch(Durable, 1000, true), 100);
+        assert_eq!(configure_prefetch(Durable, 100, true), 100);
+        assert_eq!(configure_prefetch(NonDurable, 32767, true), 32767);
+        // A prefetch that is no default constant is kept; without a policy entry, everything.
+        assert_eq!(configure_prefetch(Durable, 10, true), 10);
+        assert_eq!(configure_prefetch(Durable, 1000, false), 1000);
+        assert_eq!(configure_prefetch(NonDurable, 1000, true), 1000);
+    }
+
+    #[test]
+    fn a9_3_matched_beyond_the_limit_evicts_the_oldest_persistent_to_the_dlq() {
+        // P = 2, L = 3: 1, 2 dispatched; 3, 4, 5 matched; 6 evicts 3, 7 evicts 4.
+        let mut t = TopicSubscription::new(0, 0, 2, Some(3));
+        let mut fx = Vec::new();
+        for i in 1..=7 {
+            t.add(copy(i, i != 7 && i != 4), &mut fx);
+        }
+        assert_eq!(dispatched(&fx), vec![1, 2]);
+        assert_eq!(ids(&t.matched), vec![5, 6, 7]);
+        assert_eq!(t.discarded, 2);
+        // 3 is persistent → DLQ; 4 is not → dropped.
+        let fates: Vec<_> = fx
+            .iter()
+            .filter(|e| !matches!(e, BrokerEffect::Dispatched { .. }))
+            .copied()
+            .collect();
+        assert_eq!(
+            fates,
+            vec![
+                BrokerEffect::DeadLettered { id: 3 },
+                BrokerEffect::Discarded { id: 4 }
+            ]
+        );
+    }
+
+    #[test]
+    fn a9_3_limit_zero_drops_what_cannot_be_dispatched_at_once() {
+        let mut t = TopicSubscription::new(0, 0, 1, Some(0));
+        let mut fx = Vec::new();
+        for i in 1..=3 {
+            t.add(copy(i, true), &mut fx);
+        }
+        assert_eq!(dispatched(&fx), vec![1]);
+        assert!(t.matched.is_empty());
+        // Not kept at all, so not handed to the DLQ even though persistent.
+        assert_eq!(
+            fx[1..],
+            [
+                BrokerEffect::Discarded { id: 2 },
+                BrokerEffect::Discarded { id: 3 }
+            ]
+        );
+    }
+
+    #[test]
+    fn a9_1_without_a_strategy_nothing_is_discarded() {
+        let mut t = TopicSubscription::new(0, 0, 1, None);
+        let mut fx = Vec::new();
+        for i in 1..=50 {
+            t.add(copy(i, false), &mut fx);
+        }
+        assert_eq!((t.matched.len(), t.discarded), (49, 0));
+    }
+
+    #[test]
+    fn a8_2_topic_subscriber_is_slow_once_matched_exceeds_prefetch() {
+        // P = 2: 1, 2 dispatched; when 6 arrives matched holds 3, 4, 5 (3 > 2) → slow.
+        let mut t = TopicSubscription::new(0, 0, 2, None);
+        let mut fx = Vec::new();
+        for i in 1..=5 {
+            t.add(copy(i, true), &mut fx);
+        }
+        assert!(!t.slow);
+        t.add(copy(6, true), &mut fx);
+        assert!(t.slow);
+    }
+
+    #[test]
+    fn a6_1_topic_window_is_dispatched_minus_dequeued_plus_extension() {
+        // P = 3: 1-3 dispatched, 4-6 matched.
+        let mut t = TopicSubscription::new(0, 0, 3, None);
+        let mut fx = Vec::new();
+        for i in 1..=6 {
+            t.add(copy(i, true), &mut fx);
+        }
+        assert_eq!(dispatched(&fx), vec![1, 2, 3]);
+        // STANDARD 1..2 dequeues two nodes → room for 4 and 5.
+        fx.clear();
+        t.acknowledge(&standard(1, 2, 2), true, &mut fx).unwrap();
+        assert_eq!(dispatched(&fx), vec![4, 5]);
+        assert_eq!(ids(&t.window.dispatched), vec![3, 4, 5]);
+        // DELIVERED(1) widens the window by one without dequeuing: 6 goes out.
+        fx.clear();
+        let delivered = MessageAck::single(AckType::Delivered, 3);
+        t.acknowledge(&delivered, true, &mut fx).unwrap();
+        assert_eq!((dispatched(&fx), t.window.extension), (vec![6], 1));
+        // The topic does not check the count: STANDARD 3..5 "count 1" still removes 3 nodes,
+        // contracting the extension by one each (floor 0).
+        fx.clear();
+        t.acknowledge(&standard(3, 5, 1), true, &mut fx).unwrap();
+        assert_eq!(ids(&t.window.dispatched), vec![6]);
+        assert_eq!(t.window.extension, 0);
+    }
+
+    #[test]
+    fn a5_6_a_closed_non_durable_subscription_discards_its_copies() {
+        let mut t = TopicSubscription::new(0, 0, 2, None);
+        let mut fx = Vec::new();
+        for i in 1..=5 {
+            t.add(copy(i, true), &mut fx);
+        }
+        fx.clear();
+        assert_eq!(t.close(&mut fx), 5);
+        assert!(
+            fx.iter()
+                .all(|e| matches!(e, BrokerEffect::Discarded { .. }))
+        );
+    }
+
+    #[test]
+    fn a5_6_durable_keeps_and_counts_unacked_on_reconnect_and_offline_skips_non_persistent() {
+        let mut topic = Topic::new(
+            TopicPolicy {
+                policy_entry: false,
+                pending_message_limit: None,
+            },
+            true,
+            vec![SubscriptionKind::Durable],
+        );
+        let mut ledger = MessageLedger::with_capacity(8);
+        let mut fx = Vec::new();
+        // Published before the durable subscription exists: missed.
+        topic.publish(copy(1, true), &mut ledger, &mut fx);
+        let first = topic.add_subscription(0, 2, &mut fx);
+        for m in 2..=4 {
+            topic.publish(copy(m, true), &mut ledger, &mut fx);
+        }
+        // Copies 1, 2, 3 (of messages 2, 3, 4): 1 and 2 dispatched, 3 pending.
+        assert_eq!(dispatched(&fx), vec![1, 2]);
+        assert_eq!(
+            topic.remove_subscription_on_connection_drop(first, &mut fx),
+            2
+        );
+        // Offline: a persistent message is kept, a non-persistent one missed.
+        topic.publish(copy(5, true), &mut ledger, &mut fx);
+        topic.publish(copy(6, false), &mut ledger, &mut fx);
+        assert_eq!((topic.missed, ledger.accepted()), (2, 4));
+        fx.clear();
+        let second = topic.add_subscription(0, 10, &mut fx);
+        let back: Vec<(MessageId, MessageId, u32)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched { message, .. } => {
+                    Some((message.id, message.message_id, message.redelivery_counter))
+                }
+                _ => None,
+            })
+            .collect();
+        // The two unacked copies come back first with redeliveryCounter 1.
+        assert_eq!(back, vec![(1, 2, 1), (2, 3, 1), (3, 4, 0), (4, 5, 0)]);
+        assert_eq!(topic.peak_dispatched(first), 2);
+        assert_eq!(topic.peak_dispatched(second), 4);
+    }
+
+    #[test]
+    fn a9_a_non_durable_subscriber_gets_copies_only_while_subscribed() {
+        let mut topic = Topic::new(
+            TopicPolicy::default(),
+            true,
+            vec![SubscriptionKind::NonDurable, SubscriptionKind::NonDurable],
+        );
+        let mut ledger = MessageLedger::with_capacity(8);
+        let mut fx = Vec::new();
+        let a = topic.add_subscription(0, 5, &mut fx);
+        topic.publish(copy(1, true), &mut ledger, &mut fx);
+        let b = topic.add_subscription(1, 5, &mut fx);
+        topic.publish(copy(2, true), &mut ledger, &mut fx);
+        // Message 1 → copy 1 to a (b missed it); message 2 → copies 2 (a) and 3 (b).
+        let to: Vec<(SubscriptionId, MessageId, MessageId)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched {
+                    subscription,
+                    message,
+                } => Some((*subscription, message.id, message.message_id)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(to, vec![(a, 1, 1), (a, 2, 2), (b, 3, 2)]);
+        assert_eq!((topic.missed, ledger.accepted()), (1, 3));
+    }
+
+    /// One producer bursting `messages` at 1 ms, zero latency, 10 ms processing, a topic
+    /// without a pending limit.
+    fn topic_scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
+        Scenario {
+            name: "t".to_string(),
+            seed: 7,
+            until: None,
+            network: NetworkConfig {
+                latency: DurationDist::Constant(SimDuration::ZERO),
+            },
+            broker: BrokerConfig {
+                destination: DestinationConfig::Topic(TopicPolicy {
+                    policy_entry: true,
+                    pending_message_limit: None,
+                }),
+                ..BrokerConfig::default()
+            },
+            producers: vec![ProducerConfig {
+                name: "p".to_string(),
+                messages,
+                arrival: Arrival::Burst,
+                start_at: SimDuration::from_millis(1),
+                persistent: true,
+            }],
+            consumers,
+        }
+    }
+
+    fn subscriber(name: &str, ack_mode: AckMode, prefetch: u32) -> ConsumerConfig {
+        let mut c = ConsumerConfig::new(name);
+        c.ack_mode = ack_mode;
+        c.prefetch = prefetch;
+        c.processing = DurationDist::Constant(SimDuration::from_millis(10));
+        c.subscription = Some(SubscriptionKind::NonDurable);
+        c
+    }
+
+    fn summary(s: &Scenario) -> RunSummary {
+        run(s, None).unwrap().summary
+    }
+
+    #[test]
+    fn a2_4_dups_ok_on_a_topic_acks_every_half_prefetch_and_auto_every_message() {
+        // DUPS_OK, P = 10: STANDARD acks after 5, 10, 15, 20, 25 messages → 5 acks.
+        // AUTO, P = 10: one per message → 25. Each subscriber its own copy: 50 copies.
+        let s = topic_scenario(
+            25,
+            vec![
+                subscriber("dups", AckMode::DupsOk, 10),
+                subscriber("auto", AckMode::Auto, 10),
+            ],
+        );
+        let r = summary(&s);
+        assert_eq!((r.produced, r.copies, r.unique_processed), (25, 50, 50));
+        assert_eq!((r.acks.standard, r.acks.total()), (5 + 25, 30));
+        assert!(r.conserves_messages());
+    }
+
+    #[test]
+    fn a2_6_dups_ok_topic_with_prefetch_three_acks_every_two_messages() {
+        // P = 3: threshold 0.5·3 = 1.5 → an ack every 2 messages; 5 messages → acks after 2
+        // and 4, the 5th stays pending (no close).
+        let s = topic_scenario(5, vec![subscriber("c", AckMode::DupsOk, 3)]);
+        assert_eq!(summary(&s).acks.standard, 2);
+    }
+
+    #[test]
+    fn a2_13_a_throwing_dups_ok_topic_listener_is_never_redelivered() {
+        // P = 4 → an ack every 2. 1, 2 ok → ack [1..2]; 3 throws (nothing tracked, no
+        // rollback); 4, 5 ok → ack [4..5], which does not cover 3; 6 ok, pending.
+        // Copy 3 stays dispatched and unprocessed: in flight.
+        let mut c = subscriber("c", AckMode::DupsOk, 4);
+        c.failures = FailureConfig {
+            poison: vec![3],
+            ..FailureConfig::default()
+        };
+        let r = summary(&topic_scenario(6, vec![c]));
+        assert_eq!((r.deliveries, r.redelivered, r.processed), (6, 0, 5));
+        assert_eq!((r.acks.standard, r.acks.poison), (2, 0));
+        assert_eq!((r.unique_processed, r.in_flight), (5, 1));
+    }
+}
