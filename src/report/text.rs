@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use crate::metrics::{CONSUMER_COLUMNS, Column, ConsumerSummary, RunSummary, Value};
 use crate::model::config::{
-    AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DurationDist,
-    FailureHandling, ProducerConfig, Scenario,
+    AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DestinationConfig,
+    DurationDist, FailureHandling, ProducerConfig, Scenario,
 };
 
 /// The run summary: header, outcome, per-consumer table and the conservation check.
@@ -55,6 +55,15 @@ fn outcome(out: &mut String, s: &RunSummary) {
             s.produced, s.processed, s.unique_processed, s.duplicates
         ),
     );
+    if s.copies != s.produced || s.missed > 0 {
+        line(
+            "copies",
+            format!(
+                "{} owed to subscribers · missed {} · discarded {}",
+                s.copies, s.missed, s.discarded
+            ),
+        );
+    }
     let stalled = if s.stalled { "YES" } else { "no" };
     line(
         "fates",
@@ -239,7 +248,8 @@ fn producer(p: &ProducerConfig) -> String {
     } else {
         format!(" from {}", p.start_at)
     };
-    format!("{}: {}, {arrival}{start}", p.name, p.messages)
+    let mode = if p.persistent { "" } else { ", non-persistent" };
+    format!("{}: {}, {arrival}{start}{mode}", p.name, p.messages)
 }
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
@@ -250,11 +260,11 @@ fn consumer(c: &ConsumerConfig) -> String {
         2 => format!("{0}-0, {0}-1", c.name),
         n => format!("{0}-0..{0}-{1}", c.name, n - 1),
     };
-    let mut parts = vec![
-        ack_mode(c),
-        c.delivery.as_str().to_string(),
-        prefetch(c.prefetch),
-    ];
+    let mut parts = vec![ack_mode(c)];
+    if let Some(kind) = c.subscription {
+        parts.push(format!("{} subscriber", kind.as_str().replace('_', "-")));
+    }
+    parts.extend([c.delivery.as_str().to_string(), prefetch(c.prefetch)]);
     if c.optimize_ack {
         parts.push(format!("optimize_ack (timeout {})", c.optimize_ack_timeout));
     }
@@ -348,8 +358,24 @@ fn broker(b: &BrokerConfig) -> String {
     } else {
         "off"
     };
+    let destination = match b.destination {
+        DestinationConfig::Queue => String::new(),
+        DestinationConfig::Topic(policy) => {
+            let entry = if policy.policy_entry {
+                "policy entry topic=\">\""
+            } else {
+                "no policy entry"
+            };
+            let limit = policy
+                .pending_message_limit
+                .map_or("no pending limit".to_string(), |l| {
+                    format!("pending limit {l}")
+                });
+            format!("; a topic ({entry}, {limit})")
+        }
+    };
     format!(
-        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}",
+        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{destination}",
         r.initial_redelivery_delay, r.redelivery_delay
     )
 }
