@@ -958,4 +958,61 @@ mod tests {
         assert_eq!((r.acks.standard, r.acks.poison), (2, 0));
         assert_eq!((r.unique_processed, r.in_flight), (5, 1));
     }
+
+    #[test]
+    fn a1_3_an_auto_durable_subscriber_is_windowed_at_100_by_the_stock_policy_entry() {
+        // The client asks 1000 (AUTO durable, A1.2); the policy entry resets the broker's copy
+        // to 100, so at most 100 of the 300 copies are ever unacknowledged. Without a policy
+        // entry the window is 1000 and all 300 go out at once.
+        for (policy_entry, window) in [(true, 100), (false, 300)] {
+            let mut c = subscriber("d", AckMode::Auto, 1000);
+            c.subscription = Some(SubscriptionKind::Durable);
+            let mut s = topic_scenario(300, vec![c]);
+            s.broker.destination = DestinationConfig::Topic(TopicPolicy {
+                policy_entry,
+                pending_message_limit: None,
+            });
+            let out = run(&s, None).unwrap();
+            assert_eq!(
+                out.consumers[0].max_unacked, window,
+                "policy {policy_entry}"
+            );
+            assert_eq!(out.summary.acks.standard, 300);
+        }
+    }
+
+    #[test]
+    fn a2_13_a_dups_ok_batch_spanning_a_failure_is_consumed_on_a_topic_but_rejected_when_durable() {
+        // P = 4 → an ack every 2; 6 copies, 1-4 dispatched at once. 1 ok (pending [1]);
+        // 2 throws, untracked; 3 ok → STANDARD first 1, last 3, count 2.
+        // Non-durable: TopicSubscription checks no count, so [1..3] removes 2 as well (the
+        // never-processed copy 2 is gone: lost); 5 and 6 follow; 4, 5 → [4..5]; 6 pending.
+        // 5 processed, 2 acks.
+        // Durable: PrefetchSubscription's assertAckMatchesDispatched finds 3 nodes for count 2
+        // and rejects the ack; nothing is removed, so the window stays full at 1-4: 4 is
+        // processed (pending [4]) and 5, 6 are never dispatched. 3 processed, 1 ack; 2, 5, 6
+        // in flight and the subscriber stalled.
+        for (kind, processed, standard, lost, in_flight, rejected, stalled) in [
+            (SubscriptionKind::NonDurable, 5, 2, 1, 0, 0, false),
+            (SubscriptionKind::Durable, 3, 1, 0, 3, 1, true),
+        ] {
+            let mut c = subscriber("c", AckMode::DupsOk, 4);
+            c.subscription = Some(kind);
+            c.failures = FailureConfig {
+                poison: vec![2],
+                ..FailureConfig::default()
+            };
+            let r = summary(&topic_scenario(6, vec![c]));
+            assert_eq!(
+                (r.processed, r.acks.standard, r.lost, r.in_flight),
+                (processed, standard, lost, in_flight),
+                "{kind:?}"
+            );
+            assert_eq!(
+                (r.acks.rejected, r.stalled),
+                (rejected, stalled),
+                "{kind:?}"
+            );
+        }
+    }
 }
