@@ -1,4 +1,6 @@
-//! The fate of every accepted message, one byte each.
+//! The fate of every accepted message, one byte each. On a topic the ledger tracks copies
+//! instead — one entry per (message, subscriber), each with its own id (`activemq::topic`) —
+//! so every fate below is a copy's.
 //!
 //! contract.md: every accepted message ends a run with exactly one fate — processed (at least
 //! once), lost, dead-lettered or expired without ever being processed, or still in flight.

@@ -78,12 +78,12 @@ impl PrefetchSubscription {
     /// Position of `id` in the dispatched list, searched from the newest end: the message an
     /// ack names last is almost always among the most recently dispatched, while the list can
     /// grow without bound (A6.3), so this keeps every ack O(window) instead of O(list).
-    pub(crate) fn position(&self, id: MessageId) -> Option<usize> {
+    fn position(&self, id: MessageId) -> Option<usize> {
         self.dispatched.iter().rposition(|m| m.id == id)
     }
 
     /// The contiguous dispatched range an ack names: from `first` (or the head) to `last`.
-    pub(crate) fn range(&self, ack: &MessageAck) -> Result<std::ops::Range<usize>, AckError> {
+    fn range(&self, ack: &MessageAck) -> Result<std::ops::Range<usize>, AckError> {
         let unmatched = |reason| AckError::Unmatched { ack: *ack, reason };
         let end = self
             .position(ack.last)
@@ -97,107 +97,6 @@ impl PrefetchSubscription {
                 .ok_or(unmatched("first message not dispatched before the last"))?,
         };
         Ok(start..end + 1)
-    }
-
-    /// `PrefetchSubscription.acknowledge` (A6.2) on this window: what each ack type removes,
-    /// dead-letters, and does to the prefetch extension (`extension_applies`: prefetch ≠ 0 and
-    /// `usePrefetchExtension`). The caller dispatches afterwards (`wakeup()`).
-    pub(crate) fn acknowledge(
-        &mut self,
-        ack: &MessageAck,
-        extension_applies: bool,
-        effects: &mut Vec<BrokerEffect>,
-    ) -> Result<(), AckError> {
-        let contract = |sub: &mut Self, n: u32| {
-            if extension_applies {
-                sub.extension = sub.extension.saturating_sub(n);
-            }
-        };
-        match ack.ack_type {
-            AckType::Standard => {
-                let range = self.range(ack)?;
-                if ack.in_transaction {
-                    return Err(AckError::Unmatched {
-                        ack: *ack,
-                        reason: "a transacted ack is applied by end_transaction",
-                    });
-                }
-                // assertAckMatchesDispatched: outside a transaction the count must match.
-                if range.len() != ack.count as usize {
-                    return Err(AckError::Unmatched {
-                        ack: *ack,
-                        reason: "count differs from dispatched range",
-                    });
-                }
-                let removed = range.len() as u32;
-                effects.extend(
-                    self.dispatched
-                        .drain(range)
-                        .map(|m| BrokerEffect::Consumed { id: m.id }),
-                );
-                contract(self, removed);
-            }
-            AckType::Individual => {
-                let pos = self.position(ack.last).ok_or(AckError::Unmatched {
-                    ack: *ack,
-                    reason: "message not dispatched",
-                })?;
-                let m = self.dispatched.remove(pos).expect("position is in range");
-                contract(self, 1);
-                effects.push(BrokerEffect::Consumed { id: m.id });
-            }
-            AckType::Delivered => {
-                self.position(ack.last).ok_or(AckError::Unmatched {
-                    ack: *ack,
-                    reason: "delivered ack for a message not dispatched",
-                })?;
-                if extension_applies {
-                    self.extension = self.extension.saturating_add(ack.count);
-                }
-            }
-            AckType::Poison => {
-                let range = self.range(ack)?;
-                for m in self.dispatched.drain(range) {
-                    effects.push(BrokerEffect::DeadLettered { id: m.id });
-                }
-                contract(self, 1);
-            }
-            AckType::Redelivered => {
-                self.range(ack)?;
-            }
-            AckType::Expired => {
-                return Err(AckError::Unmatched {
-                    ack: *ack,
-                    reason: "message expiry is not modelled on queues yet",
-                });
-            }
-        }
-        Ok(())
-    }
-
-    /// The end of a local transaction whose STANDARD ack is `ack`, on this window (see
-    /// [`Queue::end_transaction`]).
-    pub(crate) fn end_transaction(
-        &mut self,
-        ack: &MessageAck,
-        commit: bool,
-        extension_applies: bool,
-        effects: &mut Vec<BrokerEffect>,
-    ) -> Result<(), AckError> {
-        // Inside a transaction only the ends of the range are checked, not the count.
-        let range = self.range(ack)?;
-        let nodes = range.len() as u32;
-        if commit {
-            effects.extend(
-                self.dispatched
-                    .drain(range)
-                    .map(|m| BrokerEffect::Consumed { id: m.id }),
-            );
-        }
-        if extension_applies {
-            self.extension = self.extension.saturating_sub(nodes);
-        }
-        Ok(())
     }
 }
 
@@ -343,8 +242,85 @@ impl Queue {
         effects: &mut Vec<BrokerEffect>,
     ) -> Result<(), AckError> {
         let (sub, extension_applies) = self.acked_subscription(id)?;
-        sub.acknowledge(ack, extension_applies, effects)?;
+        Self::acknowledge_window(sub, ack, extension_applies, effects)?;
         self.dispatch(effects);
+        Ok(())
+    }
+
+    /// What `PrefetchSubscription.acknowledge` (A6.2) does to one window: which messages
+    /// each ack type removes or dead-letters and how the extension moves
+    /// (`extension_applies`: prefetch ≠ 0 and `usePrefetchExtension`). Shared with the
+    /// durable topic subscription (`activemq::topic`); the caller dispatches afterwards.
+    pub(crate) fn acknowledge_window(
+        sub: &mut PrefetchSubscription,
+        ack: &MessageAck,
+        extension_applies: bool,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> Result<(), AckError> {
+        let contract = |sub: &mut PrefetchSubscription, n: u32| {
+            if extension_applies {
+                sub.extension = sub.extension.saturating_sub(n);
+            }
+        };
+        match ack.ack_type {
+            AckType::Standard => {
+                let range = sub.range(ack)?;
+                if ack.in_transaction {
+                    return Err(AckError::Unmatched {
+                        ack: *ack,
+                        reason: "a transacted ack is applied by end_transaction",
+                    });
+                }
+                // assertAckMatchesDispatched: outside a transaction the count must match.
+                if range.len() != ack.count as usize {
+                    return Err(AckError::Unmatched {
+                        ack: *ack,
+                        reason: "count differs from dispatched range",
+                    });
+                }
+                let removed = range.len() as u32;
+                effects.extend(
+                    sub.dispatched
+                        .drain(range)
+                        .map(|m| BrokerEffect::Consumed { id: m.id }),
+                );
+                contract(sub, removed);
+            }
+            AckType::Individual => {
+                let pos = sub.position(ack.last).ok_or(AckError::Unmatched {
+                    ack: *ack,
+                    reason: "message not dispatched",
+                })?;
+                let m = sub.dispatched.remove(pos).expect("position is in range");
+                contract(sub, 1);
+                effects.push(BrokerEffect::Consumed { id: m.id });
+            }
+            AckType::Delivered => {
+                sub.position(ack.last).ok_or(AckError::Unmatched {
+                    ack: *ack,
+                    reason: "delivered ack for a message not dispatched",
+                })?;
+                if extension_applies {
+                    sub.extension = sub.extension.saturating_add(ack.count);
+                }
+            }
+            AckType::Poison => {
+                let range = sub.range(ack)?;
+                for m in sub.dispatched.drain(range) {
+                    effects.push(BrokerEffect::DeadLettered { id: m.id });
+                }
+                contract(sub, 1);
+            }
+            AckType::Redelivered => {
+                sub.range(ack)?;
+            }
+            AckType::Expired => {
+                return Err(AckError::Unmatched {
+                    ack: *ack,
+                    reason: "message expiry is not modelled on queues yet",
+                });
+            }
+        }
         Ok(())
     }
 
@@ -362,9 +338,34 @@ impl Queue {
     ) -> Result<(), AckError> {
         let (sub, extension_applies) = self.acked_subscription(id)?;
         if let Some(ack) = ack {
-            sub.end_transaction(ack, commit, extension_applies, effects)?;
+            Self::end_transaction_window(sub, ack, commit, extension_applies, effects)?;
         }
         self.dispatch(effects);
+        Ok(())
+    }
+
+    /// What [`Self::end_transaction`] does to one window (shared with the durable topic
+    /// subscription); the caller dispatches afterwards.
+    pub(crate) fn end_transaction_window(
+        sub: &mut PrefetchSubscription,
+        ack: &MessageAck,
+        commit: bool,
+        extension_applies: bool,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> Result<(), AckError> {
+        // Inside a transaction only the ends of the range are checked, not the count.
+        let range = sub.range(ack)?;
+        let nodes = range.len() as u32;
+        if commit {
+            effects.extend(
+                sub.dispatched
+                    .drain(range)
+                    .map(|m| BrokerEffect::Consumed { id: m.id }),
+            );
+        }
+        if extension_applies {
+            sub.extension = sub.extension.saturating_sub(nodes);
+        }
         Ok(())
     }
 

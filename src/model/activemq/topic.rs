@@ -13,7 +13,7 @@
 
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{
-    AckError, BrokerEffect, PrefetchSubscription, SubscriptionId,
+    AckError, BrokerEffect, PrefetchSubscription, Queue, SubscriptionId,
 };
 use crate::model::config::{
     DEFAULT_DURABLE_TOPIC_PREFETCH, DEFAULT_TOPIC_PREFETCH, OPTIMIZE_DURABLE_TOPIC_PREFETCH,
@@ -518,7 +518,7 @@ impl Topic {
                     .as_mut()
                     .expect("durable subscription");
                 let applies = use_ext && d.window.prefetch != 0;
-                d.window.acknowledge(ack, applies, effects)?;
+                Queue::acknowledge_window(&mut d.window, ack, applies, effects)?;
                 d.dispatch_pending(effects);
                 Ok(())
             }
@@ -546,7 +546,7 @@ impl Topic {
                     .as_mut()
                     .expect("durable subscription");
                 let applies = self.use_prefetch_extension && d.window.prefetch != 0;
-                d.window.end_transaction(ack, commit, applies, effects)?;
+                Queue::end_transaction_window(&mut d.window, ack, commit, applies, effects)?;
                 d.dispatch_pending(effects);
                 Ok(())
             }
