@@ -1,5 +1,5 @@
-//! One run of an ActiveMQ queue scenario: producers, the broker queue and the consumer
-//! instances, wired together through the engine's event queue.
+//! One run of an ActiveMQ queue or topic scenario: producers, the broker destination and the
+//! consumer instances, wired together through the engine's event queue.
 
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
@@ -495,14 +495,12 @@ impl<'t> World<'t> {
         };
         match event {
             Event::MessageArrives { producer, sent_at } => {
-                let p = &mut producers[producer];
-                p.sent += 1;
                 let id = *published as MessageId + 1;
                 *published += 1;
                 let message = MessageRef {
                     id,
                     message_id: id,
-                    persistent: p.persistent,
+                    persistent: producers[producer].persistent,
                     redelivery_counter: 0,
                     sent_at,
                 };
@@ -511,6 +509,8 @@ impl<'t> World<'t> {
                     ..TraceRecord::new(t, TraceKind::Accepted)
                 });
                 queue.accept(message, ctx.ledger, effects);
+                let p = &mut producers[producer];
+                p.sent += 1;
                 if p.sent < p.messages {
                     let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
                     let at = p.link.arrival(next_send);

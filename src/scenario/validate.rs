@@ -686,11 +686,11 @@ impl Ctx<'_> {
     /// `policyEntry topic=">"` with a constant pending limit of 1000, semantics.md A1.3,
     /// A9.2); `policy_entry: false` is a broker without one (no limit unless given).
     fn destination(&self, d: &RawDestination) -> R<DestinationConfig> {
-        let kind = match &d.kind {
+        let is_topic = match &d.kind {
             Some(k) => self.word("destination kind", k, &[("queue", false), ("topic", true)])?,
             None => false,
         };
-        if !kind {
+        if !is_topic {
             if let Some(f) = d
                 .policy_entry
                 .as_ref()
