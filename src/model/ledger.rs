@@ -19,7 +19,8 @@ pub const DEAD_LETTERED: u8 = 1 << 2;
 pub const EXPIRED: u8 = 1 << 3;
 
 /// Dropped by the broker without delivery or DLQ: a topic subscription's copy discarded by its
-/// pending-message limit or closed with its non-durable subscription (semantics.md A5.6, A9.3).
+/// pending-message limit, closed with its non-durable subscription, or non-persistent and held
+/// for a durable subscription that went offline (semantics.md A5.6, A9.3).
 pub const DISCARDED: u8 = 1 << 4;
 
 /// The flags that mean the broker no longer holds the message.

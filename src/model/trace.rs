@@ -36,8 +36,8 @@ pub enum TraceKind {
     RedeliveryDue,
     /// The broker sent a message to the dead-letter queue.
     DeadLettered,
-    /// The broker dropped a topic subscriber's copy (pending limit, or closed non-durable
-    /// subscription).
+    /// The broker dropped a topic subscriber's copy (pending limit, a closed non-durable
+    /// subscription, or a non-persistent copy of a durable subscription going offline).
     Discarded,
     /// A consumer process died.
     Crashed,

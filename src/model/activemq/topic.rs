@@ -240,7 +240,7 @@ impl TopicSubscription {
 /// connection (A5.6). While offline it takes no new copies itself (`add` returns when
 /// inactive); the store keeps every PERSISTENT message for it and `Topic.activate` recovers
 /// them, which the model folds into one `pending` list. NON_PERSISTENT messages are not stored,
-/// so an offline durable subscriber misses them.
+/// so an offline durable subscriber misses them, and loses those it held when it went offline.
 #[derive(Debug, Clone)]
 pub struct DurableTopicSubscription {
     pub window: PrefetchSubscription,
@@ -280,8 +280,10 @@ impl DurableTopicSubscription {
     /// `DurableTopicSubscription.deactivate` after a connection drop
     /// (`LAST_DELIVERED_UNKNOWN`, A5.2, A5.6): every dispatched, unacknowledged copy gets
     /// `redeliveryCounter++` and returns to the head of `pending` in order; the extension is
-    /// reset. Returns how many copies were taken back.
-    pub fn deactivate(&mut self) -> usize {
+    /// reset. Only the store outlives the connection (the cursor is stopped and recovers from
+    /// the store on the next activation), so NON_PERSISTENT copies, dispatched or pending, are
+    /// discarded. Returns how many dispatched copies were taken back.
+    pub fn deactivate(&mut self, effects: &mut Vec<BrokerEffect>) -> usize {
         self.active = None;
         self.window.extension = 0;
         let taken = self.window.dispatched.len();
@@ -289,6 +291,12 @@ impl DurableTopicSubscription {
             m.redelivery_counter += 1;
             self.pending.push_front(m);
         }
+        self.pending.retain(|m| {
+            if !m.persistent {
+                effects.push(BrokerEffect::Discarded { id: m.id });
+            }
+            m.persistent
+        });
         taken
     }
 
@@ -486,7 +494,7 @@ impl Topic {
                     .as_mut()
                     .expect("durable subscription");
                 let peak = d.peak;
-                (consumer, d.deactivate(), peak)
+                (consumer, d.deactivate(effects), peak)
             }
             gone @ Subscription::Gone { .. } => {
                 *slot = gone;
@@ -822,16 +830,21 @@ mod tests {
         for m in 2..=4 {
             topic.publish(copy(m, true), &mut ledger, &mut fx);
         }
+        // A non-persistent message published while online: copy 4, pending.
+        topic.publish(copy(7, false), &mut ledger, &mut fx);
         // Copies 1, 2, 3 (of messages 2, 3, 4): 1 and 2 dispatched, 3 pending.
         assert_eq!(dispatched(&fx), vec![1, 2]);
+        fx.clear();
         assert_eq!(
             topic.remove_subscription_on_connection_drop(first, &mut fx),
             2
         );
-        // Offline: a persistent message is kept, a non-persistent one missed.
+        // The non-persistent copy 4 does not outlive the connection.
+        assert_eq!(fx, vec![BrokerEffect::Discarded { id: 4 }]);
+        // Offline: a persistent message is kept (copy 5), a non-persistent one missed.
         topic.publish(copy(5, true), &mut ledger, &mut fx);
         topic.publish(copy(6, false), &mut ledger, &mut fx);
-        assert_eq!((topic.missed, ledger.accepted()), (2, 4));
+        assert_eq!((topic.missed, ledger.accepted()), (2, 5));
         fx.clear();
         let second = topic.add_subscription(0, 10, &mut fx);
         let back: Vec<(MessageId, MessageId, u32)> = fx
@@ -844,7 +857,7 @@ mod tests {
             })
             .collect();
         // The two unacked copies come back first with redeliveryCounter 1.
-        assert_eq!(back, vec![(1, 2, 1), (2, 3, 1), (3, 4, 0), (4, 5, 0)]);
+        assert_eq!(back, vec![(1, 2, 1), (2, 3, 1), (3, 4, 0), (5, 5, 0)]);
         assert_eq!(topic.peak_dispatched(first), 2);
         assert_eq!(topic.peak_dispatched(second), 4);
     }
