@@ -658,17 +658,25 @@ impl<'t> World<'t> {
         // The census classifies each message once, so its fates add up by construction; what
         // can fail are the counts kept independently while the run went on: messages the
         // producers sent vs accepted, and first processings counted as they happened vs
-        // messages the ledger marks processed.
+        // messages the ledger marks processed; on a topic, copies made plus copies missed vs
+        // one per (message, subscriber).
         let sent: u64 = self.producers.iter().map(|p| p.sent).sum();
         let first_processings = totals.processed - totals.duplicates;
+        let owed = match self.queue {
+            Destination::Queue(_) => summary.produced,
+            Destination::Topic(_) => summary.produced * self.consumers.len() as u64,
+        };
         if !summary.conserves_messages()
             || sent != summary.produced
             || first_processings != summary.unique_processed
+            || summary.copies + summary.missed != owed
         {
             return Err(SimError::Conservation(format!(
-                "copies {} of produced {} (sent {sent}) != unique_processed {} (first \
-                 processings {first_processings}) + lost {} + dlq {} + expired {} + in_flight {}",
+                "copies {} (+ missed {} of {owed} owed) of produced {} (sent {sent}) != \
+                 unique_processed {} (first processings {first_processings}) + lost {} + dlq {} \
+                 + expired {} + in_flight {}",
                 summary.copies,
+                summary.missed,
                 summary.produced,
                 summary.unique_processed,
                 summary.lost,
