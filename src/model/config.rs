@@ -6,6 +6,7 @@
 //! with the `semantics.md` rule it comes from.
 
 use crate::engine::SimDuration;
+pub use crate::model::producer::{SendConfig, SendFaults, SendPolicy};
 
 /// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
@@ -87,6 +88,19 @@ pub struct BrokerConfig {
     /// dispatch window (A6.2).
     pub use_prefetch_extension: bool,
     pub slow_consumer: SlowConsumerStrategy,
+    /// A broker process crash and restart (A11.4); `None` = the broker never fails.
+    pub crash: Option<BrokerCrash>,
+    /// `PolicyEntry.persistJMSRedelivered` (default false): whether the redelivery counter is
+    /// written to the store, so it survives a broker restart (A11.4).
+    pub persist_jms_redelivered: bool,
+}
+
+/// The broker process dies at `at` and a new one has recovered its store `restart_after`
+/// later (A11.4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrokerCrash {
+    pub at: SimDuration,
+    pub restart_after: SimDuration,
 }
 
 impl Default for BrokerConfig {
@@ -96,6 +110,8 @@ impl Default for BrokerConfig {
             redelivery: RedeliveryPolicy::default(),
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
+            crash: None,
+            persist_jms_redelivered: false,
         }
     }
 }
@@ -141,6 +157,8 @@ pub struct ProducerConfig {
     pub arrival: Arrival,
     /// When the producer sends its first message (bursts send everything at this instant).
     pub start_at: SimDuration,
+    /// Delivery mode, send policy and injected faults.
+    pub send: SendConfig,
 }
 
 /// When a producer sends: the gaps between consecutive sends.

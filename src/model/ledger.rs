@@ -16,8 +16,11 @@ pub const DEAD_LETTERED: u8 = 1 << 2;
 /// Discarded by TTL.
 pub const EXPIRED: u8 = 1 << 3;
 
+/// Held only in the memory of a broker process that crashed (non-persistent, A11.4).
+pub const LOST_IN_CRASH: u8 = 1 << 4;
+
 /// The flags that mean the broker no longer holds the message.
-pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED;
+pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED | LOST_IN_CRASH;
 
 #[derive(Debug, Default)]
 pub struct MessageLedger {

@@ -1,6 +1,8 @@
 //! One run of an ActiveMQ queue scenario: producers, the broker queue and the consumer
 //! instances, wired together through the engine's event queue.
 
+mod broker_crash;
+
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
@@ -11,6 +13,9 @@ use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::ledger::{self, MessageLedger};
 use crate::model::message::{MessageId, MessageRef};
 use crate::model::network::Link;
+use crate::model::producer::{
+    self, BrokerVerdict, Fault, ProducerEvent, ProducerEventKind, SendCounts,
+};
 use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
 
 /// A command from a client to the broker.
@@ -31,11 +36,15 @@ pub enum BrokerCommand {
 /// Everything that can happen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {
-    /// The next message of `producer` reaches the broker.
-    MessageArrives {
-        producer: usize,
-        sent_at: SimTime,
+    /// A send attempt reaches the broker, or its answer, transport error or timeout reaches
+    /// the producer ([`crate::model::producer`]).
+    Producer(ProducerEvent),
+    /// The broker process dies (`broker.crash.at`, A11.4).
+    BrokerCrashes {
+        restart_after: SimDuration,
     },
+    /// A new broker process has recovered the store and accepts connections again.
+    BrokerRestarts,
     /// A consumer process starts or restarts.
     ConsumerStarts {
         consumer: usize,
@@ -81,7 +90,7 @@ impl Event {
     /// The consumer instance this event is about, if any.
     fn consumer(&self) -> Option<usize> {
         match *self {
-            Event::MessageArrives { .. } => None,
+            Event::Producer(_) | Event::BrokerCrashes { .. } | Event::BrokerRestarts => None,
             Event::ConsumerStarts { consumer }
             | Event::SubscriptionArrives { consumer, .. }
             | Event::InboundDue { consumer, .. }
@@ -98,7 +107,7 @@ impl Event {
     fn can_unblock_consumers(&self, consumers: &[Consumer]) -> bool {
         let current = |consumer: usize, generation: u32| consumers[consumer].is_current(generation);
         match *self {
-            Event::MessageArrives { .. } => false,
+            Event::Producer(_) => false,
             Event::InboundDue {
                 consumer,
                 generation,
@@ -126,7 +135,11 @@ impl Event {
             } => current(consumer, generation),
             // Commands already on the wire still reach the broker (a connection drop frees
             // messages); starts and crash.at can change who holds what.
-            Event::ToBroker { .. } | Event::ConsumerStarts { .. } | Event::Crash { .. } => true,
+            Event::ToBroker { .. }
+            | Event::ConsumerStarts { .. }
+            | Event::Crash { .. }
+            | Event::BrokerCrashes { .. }
+            | Event::BrokerRestarts => true,
         }
     }
 }
@@ -214,10 +227,23 @@ pub struct RunOutcome {
 
 struct Producer {
     messages: u64,
+    /// `send()` calls scheduled so far.
     sent: u64,
     arrival: ArrivalSampler,
     rng: SimRng,
-    link: Link,
+    /// The send protocol: attempts, faults, retries, the producer's view.
+    send: producer::Producer,
+}
+
+/// The broker's state across a crash (A11.4).
+#[derive(Debug, Default)]
+struct BrokerProcess {
+    down: bool,
+    /// Subscriptions with a smaller id belonged to a broker process that died.
+    first_live_subscription: SubscriptionId,
+    /// Whether each stored message (by id − 1) is persistent; kept only when the scenario
+    /// crashes the broker.
+    persistent: Option<Vec<bool>>,
 }
 
 struct World<'t> {
@@ -226,6 +252,9 @@ struct World<'t> {
     queue: Queue,
     producers: Vec<Producer>,
     consumers: Vec<Consumer>,
+    broker: BrokerProcess,
+    /// `PolicyEntry.persistJMSRedelivered`.
+    persist_redelivered: bool,
     /// Owner (consumer, generation) of each subscription id.
     subscription_owner: Vec<(usize, u32)>,
     ledger: MessageLedger,
@@ -315,21 +344,24 @@ impl<'t> World<'t> {
                     sent: 0,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
-                    link: Link::new(
-                        latency.clone(),
-                        streams.stream(&format!("producer/{}/network", p.name)),
+                    send: producer::Producer::new(
+                        i,
+                        p.send,
+                        streams.stream(&format!("producer/{}/faults", p.name)),
+                        Link::new(
+                            latency.clone(),
+                            streams.stream(&format!("producer/{}/network", p.name)),
+                        ),
+                        Link::new(
+                            latency.clone(),
+                            streams.stream(&format!("producer/{}/responses", p.name)),
+                        ),
                     ),
                 };
                 if producer.messages > 0 {
-                    let sent_at = SimTime::from(p.start_at);
-                    let at = producer.link.arrival(sent_at);
-                    events.push(
-                        at,
-                        Event::MessageArrives {
-                            producer: i,
-                            sent_at,
-                        },
-                    );
+                    let (at, first) = producer.send.send(SimTime::from(p.start_at));
+                    producer.sent = 1;
+                    events.push(at, Event::Producer(first));
                 }
                 producer
             })
@@ -368,6 +400,16 @@ impl<'t> World<'t> {
                 );
             }
         }
+        if let Some(crash) = scenario.broker.crash {
+            let at = SimTime::from(crash.at);
+            events.push(
+                at,
+                Event::BrokerCrashes {
+                    restart_after: crash.restart_after,
+                },
+            );
+            events.push(at + crash.restart_after, Event::BrokerRestarts);
+        }
         let capacity = usize::try_from(scenario.total_messages())
             .unwrap_or(usize::MAX)
             .min(1 << 26);
@@ -377,6 +419,11 @@ impl<'t> World<'t> {
             queue: Queue::new(scenario.broker.use_prefetch_extension),
             producers,
             consumers,
+            broker: BrokerProcess {
+                persistent: scenario.broker.crash.map(|_| Vec::with_capacity(capacity)),
+                ..BrokerProcess::default()
+            },
+            persist_redelivered: scenario.broker.persist_jms_redelivered,
             subscription_owner: Vec::new(),
             ledger: MessageLedger::with_capacity(capacity),
             totals: Totals::default(),
@@ -472,8 +519,11 @@ impl<'t> World<'t> {
             effects,
             subscription_owner,
             touched,
+            broker,
+            persist_redelivered,
             ..
         } = self;
+        let persist_redelivered = *persist_redelivered;
         touched.extend(event.consumer());
         let mut ctx = Ctx {
             now: *now,
@@ -483,37 +533,76 @@ impl<'t> World<'t> {
             trace,
         };
         match event {
-            Event::MessageArrives { producer, sent_at } => {
-                let id = ctx.ledger.accept();
-                let message = MessageRef {
-                    id,
-                    redelivery_counter: 0,
-                    sent_at,
+            Event::Producer(ev) => {
+                let p = &mut producers[ev.producer];
+                let ProducerEventKind::Arrives { fault, sent_at } = ev.kind else {
+                    for (at, next) in p.send.on_event(ctx.now, &ev) {
+                        ctx.schedule(at, Event::Producer(next));
+                    }
+                    return Ok(());
                 };
-                ctx.trace(|t| TraceRecord {
-                    message: Some(id),
-                    ..TraceRecord::new(t, TraceKind::Accepted)
-                });
-                queue.enqueue(message, effects);
-                let p = &mut producers[producer];
-                p.sent += 1;
-                if p.sent < p.messages {
+                let verdict = if fault == Fault::RequestLost {
+                    BrokerVerdict::NotReceived
+                } else if broker.down {
+                    BrokerVerdict::Unavailable
+                } else if p.send.resend_keeps_id(ev.attempt)
+                    && p.send.config().persistent
+                    && p.send.copies_of(ev.seq) > 0
+                {
+                    // A failover re-send of a persistent message the store already holds:
+                    // `ProducerBrokerExchange.canDispatch` drops it (the producer audit is
+                    // on for a reconnected connection), the response is still sent.
+                    BrokerVerdict::DuplicateSuppressed
+                } else {
+                    let id = ctx.ledger.accept();
+                    let message = MessageRef {
+                        id,
+                        redelivery_counter: 0,
+                        sent_at,
+                    };
+                    ctx.trace(|t| TraceRecord {
+                        message: Some(id),
+                        ..TraceRecord::new(t, TraceKind::Accepted)
+                    });
+                    if let Some(persistent) = &mut broker.persistent {
+                        persistent.push(p.send.config().persistent);
+                    }
+                    queue.enqueue(message, effects);
+                    BrokerVerdict::Stored
+                };
+                if ev.attempt == 1 && p.sent < p.messages {
                     let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
-                    let at = p.link.arrival(next_send);
-                    ctx.schedule(
-                        at,
-                        Event::MessageArrives {
-                            producer,
-                            sent_at: next_send,
-                        },
-                    );
+                    let (at, next) = p.send.send(next_send);
+                    p.sent += 1;
+                    ctx.schedule(at, Event::Producer(next));
                 }
+                for (at, next) in p.send.on_broker_verdict(ctx.now, &ev, verdict) {
+                    ctx.schedule(at, Event::Producer(next));
+                }
+            }
+            Event::BrokerCrashes { restart_after } => {
+                let restart_at = ctx.now + restart_after;
+                broker_crash::crash(
+                    &mut ctx,
+                    queue,
+                    consumers,
+                    broker,
+                    persist_redelivered,
+                    restart_at,
+                );
+            }
+            Event::BrokerRestarts => {
+                broker_crash::restart(&mut ctx, consumers, broker);
             }
             Event::ConsumerStarts { consumer } => consumers[consumer].start(&mut ctx),
             Event::SubscriptionArrives {
                 consumer,
                 generation,
             } => {
+                if broker.down {
+                    // Refused: the client learns it when the broker is back (BrokerRestarts).
+                    return Ok(());
+                }
                 let c = &mut consumers[consumer];
                 if c.subscriptions[generation as usize].is_none() {
                     let id = queue.add_subscription(consumer, c.prefetch, effects);
@@ -538,6 +627,10 @@ impl<'t> World<'t> {
                 let Some(sub) = consumers[consumer].subscriptions[generation as usize] else {
                     return Ok(());
                 };
+                if broker.down || sub < broker.first_live_subscription {
+                    // Sent to a broker process that is dead: an ack in flight is lost (A11.4).
+                    return Ok(());
+                }
                 broker_command(
                     &mut ctx,
                     queue,
@@ -636,19 +729,25 @@ impl<'t> World<'t> {
             end_s: end.as_secs_f64(),
             events: executed,
             wall_s,
+            send: self
+                .producers
+                .iter()
+                .map(|p| p.send.counts())
+                .fold(SendCounts::default(), |a, b| a.plus(&b)),
         };
+        check_sends(&self.producers, summary.produced)?;
         // The census classifies each message once, so its fates add up by construction; what
         // can fail are the counts kept independently while the run went on: messages the
         // producers sent vs accepted, and first processings counted as they happened vs
         // messages the ledger marks processed.
-        let sent: u64 = self.producers.iter().map(|p| p.sent).sum();
+        let stored: u64 = self.producers.iter().map(|p| p.send.stored_copies()).sum();
         let first_processings = totals.processed - totals.duplicates;
         if !summary.conserves_messages()
-            || sent != summary.produced
+            || stored != summary.produced
             || first_processings != summary.unique_processed
         {
             return Err(SimError::Conservation(format!(
-                "produced {} (sent {sent}) != unique_processed {} (first processings \
+                "produced {} (stored copies {stored}) != unique_processed {} (first processings \
                  {first_processings}) + lost {} + dlq {} + expired {} + in_flight {}",
                 summary.produced,
                 summary.unique_processed,
@@ -686,6 +785,34 @@ impl<'t> World<'t> {
             cut_by_until,
         })
     }
+}
+
+/// Producer-side conservation, checked every run: each producer's sends are confirmed,
+/// failed, unconfirmed or in progress; a confirmed send has a stored copy; and the stored
+/// copies the producers counted are the messages the broker accepted.
+fn check_sends(producers: &[Producer], produced: u64) -> Result<(), SimError> {
+    let mut stored = 0;
+    for (i, p) in producers.iter().enumerate() {
+        let c = p.send.counts();
+        if !c.conserves_sends() {
+            return Err(SimError::Conservation(format!(
+                "producer {i}: sent {} != confirmed {} + failed {} + unconfirmed {} + in progress {}",
+                c.sent, c.confirmed, c.failed, c.unconfirmed, c.in_progress
+            )));
+        }
+        if let Some(seq) = p.send.confirmed_without_copy() {
+            return Err(SimError::Conservation(format!(
+                "producer {i}: message {seq} was confirmed but never stored"
+            )));
+        }
+        stored += p.send.stored_copies();
+    }
+    if stored != produced {
+        return Err(SimError::Conservation(format!(
+            "the producers count {stored} stored copies, the broker accepted {produced}"
+        )));
+    }
+    Ok(())
 }
 
 /// The broker applies one client command.

@@ -465,6 +465,7 @@ mod tests {
                 messages: 200,
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
+                send: Default::default(),
             }],
             consumers: vec![client],
         };

@@ -240,6 +240,19 @@ pub(crate) struct RawBroker {
     pub redelivery: Field<RawRedelivery>,
     pub use_prefetch_extension: Field<Flag>,
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
+    pub crash: Field<RawBrokerCrash>,
+    pub persist_jms_redelivered: Field<Flag>,
+}
+
+/// `broker.crash`: the broker process dies and restarts (semantics.md A11.4).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a broker crash mapping (`at:`, `restart_after:`)"
+)]
+pub(crate) struct RawBrokerCrash {
+    pub at: Field<Dur>,
+    pub restart_after: Field<Dur>,
 }
 
 /// ActiveMQ's `RedeliveryPolicy`, snake_case.
@@ -319,6 +332,44 @@ pub(crate) struct RawProducer {
     pub messages: Field<Num>,
     pub arrival: Field<ScalarOr<RawArrival>>,
     pub start_at: Field<Dur>,
+    pub persistent: Field<Flag>,
+    pub send: Field<RawSend>,
+    pub faults: Field<RawSendFaults>,
+}
+
+/// A producer's send policy (`{mode: sync, timeout: 3s, retries: 2}`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a send mapping (`mode:`, `timeout:`, `retries:`, `failover:`)"
+)]
+pub(crate) struct RawSend {
+    pub mode: Field<Word>,
+    pub timeout: Field<Dur>,
+    pub retries: Field<Num>,
+    pub failover: Field<Flag>,
+}
+
+/// Faults injected into a producer's sends.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a faults mapping (`request_loss:`, `response_loss:`, `slow_broker:`)"
+)]
+pub(crate) struct RawSendFaults {
+    pub request_loss: Field<Num>,
+    pub response_loss: Field<Num>,
+    pub slow_broker: Field<RawSlowBroker>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a slow broker mapping (`probability:`, `delay:`)"
+)]
+pub(crate) struct RawSlowBroker {
+    pub probability: Field<Num>,
+    pub delay: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -520,7 +571,10 @@ macro_rules! mapping_slots {
 mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
-    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer }
+    RawBroker {
+        flavor, redelivery, use_prefetch_extension, slow_consumer, crash, persist_jms_redelivered,
+    }
+    RawBrokerCrash { at, restart_after }
     RawRedelivery {
         maximum_redeliveries, initial_redelivery_delay, redelivery_delay,
         use_exponential_backoff, backoff_multiplier, maximum_redelivery_delay,
@@ -531,7 +585,10 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at }
+    RawProducer { name, messages, arrival, start_at, persistent, send, faults }
+    RawSend { mode, timeout, retries, failover }
+    RawSendFaults { request_loss, response_loss, slow_broker }
+    RawSlowBroker { probability, delay }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at,

@@ -89,6 +89,7 @@ fn minimal_scenario_gets_activemq_defaults() {
             messages: 10,
             arrival: Arrival::Exponential { rate: 1000.0 },
             start_at: SimDuration::ZERO,
+            send: Default::default(),
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);

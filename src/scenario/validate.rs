@@ -23,6 +23,8 @@ use crate::model::config::{
     NetworkConfig, ProducerConfig, RedeliveryPolicy, Scenario, SlowConsumerStrategy,
 };
 
+mod send;
+
 type R<T> = Result<T, ScenarioError>;
 
 /// Validates a raw document (see the module documentation of `raw` for how a sweep patches it
@@ -503,7 +505,7 @@ impl Ctx<'_> {
             } else {
                 "p".to_string()
             };
-            producers.push(self.producer(&p.value, &p.referenced, default_name)?);
+            producers.push(self.producer(&p.value, &p.referenced, default_name, broker.flavor)?);
         }
         self.unique_names(
             "producer",
@@ -650,11 +652,21 @@ impl Ctx<'_> {
             Some(s) => self.slow_consumer(s)?,
             None => SlowConsumerStrategy::None,
         };
+        let crash = match &b.crash {
+            Some(c) => Some(self.broker_crash(c)?),
+            None => None,
+        };
+        let persist_jms_redelivered = match &b.persist_jms_redelivered {
+            Some(f) => self.flag("persist_jms_redelivered", f)?,
+            None => false,
+        };
         Ok(BrokerConfig {
             flavor,
             redelivery,
             use_prefetch_extension,
             slow_consumer,
+            crash,
+            persist_jms_redelivered,
         })
     }
 
@@ -772,7 +784,13 @@ impl Ctx<'_> {
         })
     }
 
-    fn producer(&self, p: &RawProducer, at: &Location, default_name: String) -> R<ProducerConfig> {
+    fn producer(
+        &self,
+        p: &RawProducer,
+        at: &Location,
+        default_name: String,
+        flavor: BrokerFlavor,
+    ) -> R<ProducerConfig> {
         let name = match &p.name {
             Some(n) => self.name("producer name", n)?,
             None => default_name,
@@ -791,11 +809,13 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &p.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let send = self.send_config(p, at, &name, flavor)?;
         Ok(ProducerConfig {
             name,
             messages,
             arrival,
             start_at,
+            send,
         })
     }
 

@@ -133,6 +133,11 @@ impl Queue {
         self.pending.len() + self.redelivered_waiting.len()
     }
 
+    /// Subscriptions ever made (the next subscription's id).
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+
     /// Largest number of unacknowledged messages subscription `id` ever held.
     pub fn peak_dispatched(&self, id: SubscriptionId) -> usize {
         self.peak_dispatched.get(id).copied().unwrap_or(0)
@@ -201,6 +206,39 @@ impl Queue {
         }
         self.dispatch(effects);
         taken
+    }
+
+    /// The broker process died and a new one recovered the store (A11.4): every
+    /// subscription is gone, the messages that survive (`survives`: persistent ones, KahaDB
+    /// having synced each journal write) wait again in store (sequence) order, and each keeps
+    /// its redelivery counter only if `persist_redelivered` (`persistJMSRedelivered`); by
+    /// default a redelivered message comes back with JMSRedelivered=false. Returns the ids of
+    /// the messages lost with the process (non-persistent ones).
+    pub fn recover_after_crash(
+        &mut self,
+        survives: impl Fn(&MessageRef) -> bool,
+        persist_redelivered: bool,
+    ) -> Vec<MessageId> {
+        let mut held: Vec<MessageRef> = self.held_messages().copied().collect();
+        for s in &mut self.subscriptions {
+            *s = None;
+        }
+        self.consumer_list.clear();
+        self.pending.clear();
+        self.redelivered_waiting.clear();
+        held.sort_by_key(|m| m.id);
+        let mut lost = Vec::new();
+        for mut m in held {
+            if survives(&m) {
+                if !persist_redelivered {
+                    m.redelivery_counter = 0;
+                }
+                self.pending.push_back(m);
+            } else {
+                lost.push(m.id);
+            }
+        }
+        lost
     }
 
     /// `PrefetchSubscription.pullMessage` for a prefetch-0 consumer's `receive()`: the

@@ -880,6 +880,33 @@ impl Consumer {
         }
     }
 
+    /// The broker died under this client's connection (A11.4): the session and its buffers
+    /// are gone and the broker will not hear about it (it is down); a listener call in
+    /// progress is cut short (simplification: the real one would finish, its ack failing).
+    /// The client reconnects with a new consumer at `reconnect_at`.
+    pub fn lose_connection(&mut self, ctx: &mut Ctx, reconnect_at: SimTime) {
+        if !self.alive {
+            return;
+        }
+        self.charge_unfinished_processing(ctx.now);
+        self.trace(ctx, TraceKind::ConnectionDropped, None);
+        self.alive = false;
+        self.running = false;
+        self.app = AppState::Idle;
+        self.inbound.clear();
+        self.wake_at = None;
+        self.unconsumed.clear();
+        self.redelivery_pending.clear();
+        self.delivered.clear();
+        self.pending_ack = None;
+        ctx.schedule(
+            reconnect_at,
+            Event::ConsumerStarts {
+                consumer: self.index,
+            },
+        );
+    }
+
     /// The process dies (SIGKILL): all client state is gone, nothing more is sent, and the
     /// broker sees the connection drop after the commands already on the wire (A5.2).
     fn crash(&mut self, ctx: &mut Ctx) {

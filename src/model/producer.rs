@@ -1,0 +1,567 @@
+//! The producer side of a send, broker-agnostic: send policies, injected network/broker
+//! faults, retries, and the producer's own view of every message it sent.
+//!
+//! A [`Producer`] is a state machine driven by [`ProducerEvent`]s that the simulation routes
+//! to it: an attempt reaching the broker, the broker's reply (or a transport error) reaching
+//! the producer, a send timeout. The broker model (ActiveMQ's queue, RocketMQ's commit log)
+//! only answers one question per attempt — was it stored ([`BrokerVerdict`]) — so the same
+//! producer serves both simulators.
+//!
+//! Rules (semantics.md):
+//! - A11.1: ActiveMQ — a persistent non-transacted send is synchronous, a non-persistent one
+//!   asynchronous (no response). The JMS client never retries a send itself: a failed sync
+//!   send throws `JMSException` (a transport failure) or `RequestTimedOutIOException` (after
+//!   `sendTimeout`, default 0 = wait forever, `ActiveMQConnection.syncSendPacket`). Only two
+//!   things resend: the application (a new `send()` call, so a NEW JMSMessageID — the broker
+//!   cannot tell it from a new message) and `FailoverTransport`, which re-sends its in-flight
+//!   requests after reconnecting with the SAME MessageId (`initialReconnectDelay` 10 ms,
+//!   doubling up to `maxReconnectDelay` 30 s, unlimited attempts).
+//! - B1.1/B1.3: RocketMQ SYNC — up to 1 + `retryTimesWhenSendFailed` (2) attempts that share
+//!   one `sendMsgTimeout` (3000 ms) budget counted from the `send()` call; an attempt starts
+//!   only while budget is left, so a full response timeout ends the send.
+//! - B1.4: ASYNC — the remoting layer retries up to `retryTimesWhenSendAsyncFailed` (2) times
+//!   on a transport failure or timeout, with the remaining budget.
+//! - B1.5: ONEWAY — one attempt, no result, no retry.
+//! - B1.6: a retry re-sends the same message; if the earlier attempt was stored but its
+//!   response was lost, the broker holds two copies (a duplicate at the source).
+//!
+//! Simplification: the arrival process is the application's `send()` calls, and sends do not
+//! wait for one another (as with one sending thread per message); a blocking sync producer
+//! would space its sends by at least one round trip.
+
+use std::collections::BTreeMap;
+
+use rand::RngExt;
+
+use crate::engine::{SimDuration, SimRng, SimTime};
+use crate::model::network::Link;
+
+/// `ActiveMQConnectionFactory`'s `FailoverTransport.initialReconnectDelay` (10 ms).
+pub const FAILOVER_INITIAL_RECONNECT_DELAY: SimDuration = SimDuration::from_millis(10);
+/// `FailoverTransport.maxReconnectDelay` (30 s); the delay doubles up to it
+/// (`useExponentialBackOff` true, `backOffMultiplier` 2).
+pub const FAILOVER_MAX_RECONNECT_DELAY: SimDuration = SimDuration::from_secs(30);
+/// `DefaultMQProducer.sendMsgTimeout` (B1.1).
+pub const ROCKETMQ_SEND_TIMEOUT: SimDuration = SimDuration::from_millis(3000);
+/// `retryTimesWhenSendFailed` and `retryTimesWhenSendAsyncFailed` (B1.1).
+pub const ROCKETMQ_RETRIES: u32 = 2;
+
+/// How a producer sends and what it does when a send goes wrong.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SendPolicy {
+    /// ActiveMQ synchronous send (the default for persistent messages, A11.1).
+    ActiveMqSync {
+        /// `sendTimeout`; `None` is the real 0: wait for the response forever.
+        send_timeout: Option<SimDuration>,
+        /// Application-level resends after a `JMSException`: each is a new `send()` with a
+        /// new JMSMessageID. The real client does none (0).
+        retries: u32,
+        /// `failover:` transport: a transport failure is hidden from the application, the
+        /// request is re-sent with the same MessageId after reconnecting.
+        failover: bool,
+    },
+    /// ActiveMQ asynchronous send (non-persistent default, or `useAsyncSend`): no response;
+    /// the application never learns whether the broker got it.
+    ActiveMqAsync,
+    /// RocketMQ `send(msg)` (B1.3).
+    RocketMqSync { timeout: SimDuration, retries: u32 },
+    /// RocketMQ `send(msg, callback)` (B1.4).
+    RocketMqAsync { timeout: SimDuration, retries: u32 },
+    /// RocketMQ `sendOneway(msg)` (B1.5).
+    RocketMqOneway,
+}
+
+impl SendPolicy {
+    /// ActiveMQ's default for a message of this delivery mode (A11.1).
+    pub fn activemq_default(persistent: bool) -> Self {
+        if persistent {
+            SendPolicy::ActiveMqSync {
+                send_timeout: None,
+                retries: 0,
+                failover: false,
+            }
+        } else {
+            SendPolicy::ActiveMqAsync
+        }
+    }
+
+    /// RocketMQ's default (SYNC, 3000 ms, 2 retries; B1.1).
+    pub fn rocketmq_default() -> Self {
+        SendPolicy::RocketMqSync {
+            timeout: ROCKETMQ_SEND_TIMEOUT,
+            retries: ROCKETMQ_RETRIES,
+        }
+    }
+
+    /// Whether the producer waits for (or is called back with) the broker's answer.
+    pub fn expects_response(self) -> bool {
+        !matches!(self, SendPolicy::ActiveMqAsync | SendPolicy::RocketMqOneway)
+    }
+}
+
+/// Faults injected into each attempt, each drawn independently from the producer's
+/// `producer/<name>/faults` stream (no draw at all when every probability is 0).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct SendFaults {
+    /// The connection breaks while the request is on the wire: the broker never sees it and
+    /// the producer's transport reports the failure when the reply would have come.
+    pub request_loss: f64,
+    /// The broker stores the message but the connection breaks before its response arrives:
+    /// the producer's transport reports the failure when the reply would have come.
+    pub response_loss: f64,
+    /// The broker stores the message but answers `slow_delay` late (a stalled disk, a GC
+    /// pause); a send timeout shorter than that gives up first.
+    pub slow_probability: f64,
+    pub slow_delay: SimDuration,
+}
+
+impl SendFaults {
+    fn any(&self) -> bool {
+        self.request_loss > 0.0 || self.response_loss > 0.0 || self.slow_probability > 0.0
+    }
+}
+
+/// A producer's send configuration as the model consumes it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SendConfig {
+    /// JMS `DeliveryMode.PERSISTENT`: whether a stored copy survives a broker crash (A11.4).
+    pub persistent: bool,
+    pub policy: SendPolicy,
+    pub faults: SendFaults,
+}
+
+impl Default for SendConfig {
+    /// ActiveMQ's defaults: persistent, synchronous, no faults.
+    fn default() -> Self {
+        Self {
+            persistent: true,
+            policy: SendPolicy::activemq_default(true),
+            faults: SendFaults::default(),
+        }
+    }
+}
+
+/// What happened to one attempt on its way, decided when it is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    None,
+    RequestLost,
+    ResponseLost,
+    Slow(SimDuration),
+}
+
+/// What the broker did with an attempt that reached it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerVerdict {
+    /// A new copy was stored.
+    Stored,
+    /// The broker recognised a re-sent message it already holds and did not store it again,
+    /// but answered OK (ActiveMQ's producer audit, `ProducerBrokerExchange.canDispatch`).
+    DuplicateSuppressed,
+    /// The broker is down: the connection is refused; nothing stored.
+    Unavailable,
+    /// The request never reached it ([`Fault::RequestLost`]).
+    NotReceived,
+}
+
+/// An event for one producer.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProducerEvent {
+    pub producer: usize,
+    /// The producer's message number (0, 1, 2 … in `send()` order): the message's identity
+    /// across retries, the key of an idempotent consumer.
+    pub seq: u64,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub kind: ProducerEventKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProducerEventKind {
+    /// The attempt reaches the broker (or, with [`Fault::RequestLost`], would have).
+    Arrives { fault: Fault, sent_at: SimTime },
+    /// The broker's OK reaches the producer.
+    Confirmed,
+    /// The transport reports a failure (connection lost or refused).
+    TransportError,
+    /// The attempt's deadline passed without an answer.
+    Timeout,
+}
+
+/// How a send ended, from the producer's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    InProgress,
+    Confirmed,
+    Failed,
+    /// Async / oneway: the call returned, no result will ever come.
+    Unconfirmed,
+}
+
+/// The producer-side counters of a run (`sent`, `send_*`, `lost_at_send` columns).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendCounts {
+    pub sent: u64,
+    pub attempts: u64,
+    pub confirmed: u64,
+    pub failed: u64,
+    /// Failed sends whose last attempt timed out (a subset of `failed`).
+    pub timed_out: u64,
+    pub unconfirmed: u64,
+    pub in_progress: u64,
+    /// Stored copies beyond the first of one producer message.
+    pub duplicates: u64,
+    /// Re-sends the broker recognised and did not store again.
+    pub resends_suppressed: u64,
+    /// Messages the producer believes sent (confirmed, or async/oneway with no error) that
+    /// the broker never stored.
+    pub lost_at_send: u64,
+}
+
+impl SendCounts {
+    /// The counters of two producers together.
+    pub fn plus(&self, o: &SendCounts) -> SendCounts {
+        SendCounts {
+            sent: self.sent + o.sent,
+            attempts: self.attempts + o.attempts,
+            confirmed: self.confirmed + o.confirmed,
+            failed: self.failed + o.failed,
+            timed_out: self.timed_out + o.timed_out,
+            unconfirmed: self.unconfirmed + o.unconfirmed,
+            in_progress: self.in_progress + o.in_progress,
+            duplicates: self.duplicates + o.duplicates,
+            resends_suppressed: self.resends_suppressed + o.resends_suppressed,
+            lost_at_send: self.lost_at_send + o.lost_at_send,
+        }
+    }
+
+    /// Producer-side conservation: every send is confirmed, failed, unconfirmed or still in
+    /// progress.
+    pub fn conserves_sends(&self) -> bool {
+        self.sent == self.confirmed + self.failed + self.unconfirmed + self.in_progress
+    }
+}
+
+/// An attempt waiting for its answer.
+#[derive(Debug, Clone, Copy)]
+struct OpenSend {
+    /// When the application called `send()` (RocketMQ's budget starts here).
+    sent_at: SimTime,
+    attempt: u32,
+}
+
+/// The state of one producer.
+#[derive(Debug)]
+pub struct Producer {
+    index: usize,
+    config: SendConfig,
+    faults_rng: SimRng,
+    to_broker: Link,
+    to_producer: Link,
+    open: BTreeMap<u64, OpenSend>,
+    /// The `seq` of the next `send()`.
+    next_seq: u64,
+    outcomes: Vec<Outcome>,
+    /// Stored copies of each message.
+    copies: Vec<u32>,
+    counts: SendCounts,
+}
+
+/// Something the simulation must schedule for the producer.
+pub type Scheduled = (SimTime, ProducerEvent);
+
+impl Producer {
+    pub fn new(
+        index: usize,
+        config: SendConfig,
+        faults_rng: SimRng,
+        to_broker: Link,
+        to_producer: Link,
+    ) -> Self {
+        Self {
+            index,
+            config,
+            faults_rng,
+            to_broker,
+            to_producer,
+            open: BTreeMap::new(),
+            next_seq: 0,
+            outcomes: Vec::new(),
+            copies: Vec::new(),
+            counts: SendCounts::default(),
+        }
+    }
+
+    pub fn config(&self) -> &SendConfig {
+        &self.config
+    }
+
+    /// The application will call `send()` for its next message at `sent_at`: the first
+    /// attempt travels to the broker. The send is registered (counted in `sent`) when that
+    /// attempt reaches the broker's end of the wire, so a run cut by `until` counts no send
+    /// that had not happened yet.
+    pub fn send(&mut self, sent_at: SimTime) -> Scheduled {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.attempt(seq, 1, sent_at, sent_at)
+    }
+
+    /// Registers a send whose first attempt just arrived.
+    fn register(&mut self, seq: u64, sent_at: SimTime) {
+        debug_assert_eq!(
+            seq,
+            self.outcomes.len() as u64,
+            "first attempts arrive in order"
+        );
+        let expects_response = self.config.policy.expects_response();
+        self.outcomes.push(if expects_response {
+            Outcome::InProgress
+        } else {
+            Outcome::Unconfirmed
+        });
+        self.copies.push(0);
+        self.counts.sent += 1;
+        if expects_response {
+            self.open.insert(
+                seq,
+                OpenSend {
+                    sent_at,
+                    attempt: 1,
+                },
+            );
+        }
+    }
+
+    fn attempt(&mut self, seq: u64, attempt: u32, now: SimTime, sent_at: SimTime) -> Scheduled {
+        let fault = self.sample_fault();
+        let at = self.to_broker.arrival(now);
+        (
+            at,
+            self.event(seq, attempt, ProducerEventKind::Arrives { fault, sent_at }),
+        )
+    }
+
+    fn event(&self, seq: u64, attempt: u32, kind: ProducerEventKind) -> ProducerEvent {
+        ProducerEvent {
+            producer: self.index,
+            seq,
+            attempt,
+            kind,
+        }
+    }
+
+    fn sample_fault(&mut self) -> Fault {
+        let f = self.config.faults;
+        if !f.any() {
+            return Fault::None;
+        }
+        let rng = &mut self.faults_rng;
+        if rng.random::<f64>() < f.request_loss {
+            Fault::RequestLost
+        } else if rng.random::<f64>() < f.response_loss {
+            Fault::ResponseLost
+        } else if rng.random::<f64>() < f.slow_probability {
+            Fault::Slow(f.slow_delay)
+        } else {
+            Fault::None
+        }
+    }
+
+    /// The deadline of an attempt started at `now` of a send started at `sent_at`.
+    fn deadline(&self, sent_at: SimTime, now: SimTime) -> Option<SimTime> {
+        match self.config.policy {
+            SendPolicy::ActiveMqSync { send_timeout, .. } => send_timeout.map(|t| now + t),
+            SendPolicy::RocketMqSync { timeout, .. }
+            | SendPolicy::RocketMqAsync { timeout, .. } => Some(sent_at + timeout),
+            SendPolicy::ActiveMqAsync | SendPolicy::RocketMqOneway => None,
+        }
+    }
+
+    /// An attempt reached the broker (now) and the broker decided `verdict`: what travels
+    /// back, and the attempt's timeout. Records a stored copy.
+    pub fn on_broker_verdict(
+        &mut self,
+        now: SimTime,
+        event: &ProducerEvent,
+        verdict: BrokerVerdict,
+    ) -> Vec<Scheduled> {
+        let ProducerEventKind::Arrives { fault, sent_at } = event.kind else {
+            return Vec::new();
+        };
+        if event.attempt == 1 {
+            self.register(event.seq, sent_at);
+        }
+        self.counts.attempts += 1;
+        match verdict {
+            BrokerVerdict::Stored => {
+                let c = &mut self.copies[event.seq as usize];
+                if *c > 0 {
+                    self.counts.duplicates += 1;
+                }
+                *c += 1;
+            }
+            BrokerVerdict::DuplicateSuppressed => self.counts.resends_suppressed += 1,
+            BrokerVerdict::Unavailable | BrokerVerdict::NotReceived => {}
+        }
+        if !self.config.policy.expects_response() {
+            return Vec::new();
+        }
+        let mut out = Vec::with_capacity(2);
+        // A first attempt's timeout is scheduled here (it started at `sent_at`); a retry's
+        // is scheduled when the retry is made (`retry_or_fail`).
+        if event.attempt == 1
+            && let Some(d) = self.deadline(sent_at, sent_at)
+        {
+            out.push((
+                d.max(now),
+                self.event(event.seq, 1, ProducerEventKind::Timeout),
+            ));
+        }
+        let reply = match (verdict, fault) {
+            (BrokerVerdict::NotReceived | BrokerVerdict::Unavailable, _)
+            | (_, Fault::ResponseLost) => Some(ProducerEventKind::TransportError),
+            (_, Fault::Slow(delay)) => {
+                let at = self.to_producer.arrival(now + delay);
+                out.push((
+                    at,
+                    self.event(event.seq, event.attempt, ProducerEventKind::Confirmed),
+                ));
+                None
+            }
+            _ => Some(ProducerEventKind::Confirmed),
+        };
+        if let Some(kind) = reply {
+            let at = self.to_producer.arrival(now);
+            out.push((at, self.event(event.seq, event.attempt, kind)));
+        }
+        out
+    }
+
+    /// An answer, transport error or timeout reached the producer. Stale events (of an
+    /// attempt already answered or superseded) are ignored. Returns what to schedule.
+    pub fn on_event(&mut self, now: SimTime, event: &ProducerEvent) -> Vec<Scheduled> {
+        let Some(open) = self.open.get(&event.seq).copied() else {
+            return Vec::new();
+        };
+        if open.attempt != event.attempt {
+            return Vec::new();
+        }
+        match event.kind {
+            ProducerEventKind::Confirmed => {
+                self.finish(event.seq, Outcome::Confirmed, false);
+                Vec::new()
+            }
+            ProducerEventKind::TransportError => self.retry_or_fail(now, event.seq, open, false),
+            ProducerEventKind::Timeout => self.retry_or_fail(now, event.seq, open, true),
+            ProducerEventKind::Arrives { .. } => Vec::new(),
+        }
+    }
+
+    fn finish(&mut self, seq: u64, outcome: Outcome, timed_out: bool) {
+        self.open.remove(&seq);
+        self.outcomes[seq as usize] = outcome;
+        match outcome {
+            Outcome::Confirmed => self.counts.confirmed += 1,
+            Outcome::Failed => {
+                self.counts.failed += 1;
+                if timed_out {
+                    self.counts.timed_out += 1;
+                }
+            }
+            Outcome::InProgress | Outcome::Unconfirmed => {}
+        }
+    }
+
+    /// The policy's reaction to a failed attempt (module doc: A11.1, B1.3, B1.4).
+    fn retry_or_fail(
+        &mut self,
+        now: SimTime,
+        seq: u64,
+        open: OpenSend,
+        timed_out: bool,
+    ) -> Vec<Scheduled> {
+        let next = open.attempt + 1;
+        let retry_at = match self.config.policy {
+            SendPolicy::ActiveMqSync { failover: true, .. } if !timed_out => {
+                // FailoverTransport reconnects with exponential back-off and re-sends the
+                // tracked request; the application never sees the failure.
+                let mut delay = FAILOVER_INITIAL_RECONNECT_DELAY;
+                for _ in 1..open.attempt {
+                    delay = (delay + delay).min(FAILOVER_MAX_RECONNECT_DELAY);
+                }
+                Some(now + delay)
+            }
+            SendPolicy::ActiveMqSync { retries, .. } => (open.attempt <= retries).then_some(now),
+            SendPolicy::RocketMqSync { timeout, retries }
+            | SendPolicy::RocketMqAsync { timeout, retries } => {
+                let budget_left = now.saturating_since(open.sent_at) < timeout;
+                (open.attempt <= retries && budget_left).then_some(now)
+            }
+            SendPolicy::ActiveMqAsync | SendPolicy::RocketMqOneway => None,
+        };
+        let Some(at) = retry_at else {
+            self.finish(seq, Outcome::Failed, timed_out);
+            return Vec::new();
+        };
+        self.open.insert(
+            seq,
+            OpenSend {
+                sent_at: open.sent_at,
+                attempt: next,
+            },
+        );
+        let mut out = vec![self.attempt(seq, next, at, open.sent_at)];
+        if let Some(d) = self.deadline(open.sent_at, at) {
+            out.push((d.max(at), self.event(seq, next, ProducerEventKind::Timeout)));
+        }
+        out
+    }
+
+    /// Whether this message was a re-send carrying the same broker-visible id as an earlier
+    /// attempt (failover transport; RocketMQ retries keep the client msgId too, but its broker
+    /// does not de-duplicate).
+    pub fn resend_keeps_id(&self, attempt: u32) -> bool {
+        attempt > 1
+            && matches!(
+                self.config.policy,
+                SendPolicy::ActiveMqSync { failover: true, .. }
+            )
+    }
+
+    /// The final counters; sends still open count as in progress.
+    pub fn counts(&self) -> SendCounts {
+        let mut c = self.counts;
+        c.in_progress = self.open.len() as u64;
+        c.lost_at_send = self
+            .outcomes
+            .iter()
+            .zip(&self.copies)
+            .filter(|&(o, &n)| matches!(o, Outcome::Confirmed | Outcome::Unconfirmed) && n == 0)
+            .count() as u64;
+        c.unconfirmed = self
+            .outcomes
+            .iter()
+            .filter(|&&o| o == Outcome::Unconfirmed)
+            .count() as u64;
+        c
+    }
+
+    /// Stored copies of message `seq` so far.
+    pub fn copies_of(&self, seq: u64) -> u32 {
+        self.copies.get(seq as usize).copied().unwrap_or(0)
+    }
+
+    /// A message confirmed to the producer with no stored copy (a bug of the model), if any.
+    pub fn confirmed_without_copy(&self) -> Option<u64> {
+        self.outcomes
+            .iter()
+            .zip(&self.copies)
+            .position(|(&o, &n)| o == Outcome::Confirmed && n == 0)
+            .map(|i| i as u64)
+    }
+
+    /// Stored copies of all its messages so far.
+    pub fn stored_copies(&self) -> u64 {
+        self.copies.iter().map(|&c| u64::from(c)).sum()
+    }
+}
