@@ -565,3 +565,389 @@ impl Producer {
         self.copies.iter().map(|&c| u64::from(c)).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Hand-computed send protocols. Latency is a constant 1 ms each way; the "network" of
+    //! the harness overrides each attempt's fault from a script so every case is exact.
+    use super::*;
+    use crate::engine::{EventQueue, RngStreams};
+    use crate::model::config::DurationDist;
+    use crate::model::dist::DurationSampler;
+
+    const MS: u64 = 1_000_000;
+
+    fn t(ms: u64) -> SimTime {
+        SimTime::from_nanos(ms * MS)
+    }
+
+    struct Harness {
+        p: Producer,
+        queue: EventQueue<ProducerEvent>,
+        /// Fault of the 1st, 2nd … attempt to reach the broker; `None` afterwards.
+        script: Vec<Fault>,
+        arrivals: usize,
+        /// The broker is down during [from, to).
+        down: Option<(SimTime, SimTime)>,
+        /// When each attempt reached the broker, and the verdict.
+        log: Vec<(SimTime, BrokerVerdict)>,
+        end: SimTime,
+    }
+
+    impl Harness {
+        fn new(policy: SendPolicy, persistent: bool, script: Vec<Fault>) -> Self {
+            let streams = RngStreams::new(1);
+            let lat = DurationSampler::new(&DurationDist::Constant(SimDuration::from_millis(1)));
+            let config = SendConfig {
+                persistent,
+                policy,
+                faults: SendFaults::default(),
+            };
+            Self {
+                p: Producer::new(
+                    0,
+                    config,
+                    streams.stream("f"),
+                    Link::new(lat.clone(), streams.stream("a")),
+                    Link::new(lat, streams.stream("b")),
+                ),
+                queue: EventQueue::new(),
+                script,
+                arrivals: 0,
+                down: None,
+                log: Vec::new(),
+                end: SimTime::ZERO,
+            }
+        }
+
+        /// Sends one message at `at` and runs until nothing is left; the broker side is
+        /// the ActiveMQ sim's rule (a failover re-send of a stored persistent message is
+        /// suppressed).
+        fn send_at(&mut self, at: SimTime) -> &mut Self {
+            let (when, ev) = self.p.send(at);
+            self.queue.push(when, ev);
+            while let Some((now, mut ev)) = self.queue.pop() {
+                self.end = now;
+                let next = if let ProducerEventKind::Arrives { sent_at, .. } = ev.kind {
+                    let fault = self
+                        .script
+                        .get(self.arrivals)
+                        .copied()
+                        .unwrap_or(Fault::None);
+                    self.arrivals += 1;
+                    ev.kind = ProducerEventKind::Arrives { fault, sent_at };
+                    let down = self.down.is_some_and(|(a, b)| now >= a && now < b);
+                    let verdict = if fault == Fault::RequestLost {
+                        BrokerVerdict::NotReceived
+                    } else if down {
+                        BrokerVerdict::Unavailable
+                    } else if self.p.resend_keeps_id(ev.attempt)
+                        && self.p.config().persistent
+                        && self.p.copies_of(ev.seq) > 0
+                    {
+                        BrokerVerdict::DuplicateSuppressed
+                    } else {
+                        BrokerVerdict::Stored
+                    };
+                    self.log.push((now, verdict));
+                    self.p.on_broker_verdict(now, &ev, verdict)
+                } else {
+                    self.p.on_event(now, &ev)
+                };
+                for (at, e) in next {
+                    self.queue.push(at, e);
+                }
+            }
+            self
+        }
+
+        fn counts(&self) -> SendCounts {
+            let c = self.p.counts();
+            assert!(c.conserves_sends());
+            c
+        }
+    }
+
+    fn rocketmq_sync() -> SendPolicy {
+        SendPolicy::rocketmq_default()
+    }
+
+    #[test]
+    fn defaults_are_the_real_clients() {
+        assert_eq!(
+            SendPolicy::activemq_default(true),
+            SendPolicy::ActiveMqSync {
+                send_timeout: None,
+                retries: 0,
+                failover: false
+            }
+        );
+        assert_eq!(
+            SendPolicy::activemq_default(false),
+            SendPolicy::ActiveMqAsync
+        );
+        assert_eq!(
+            rocketmq_sync(),
+            SendPolicy::RocketMqSync {
+                timeout: SimDuration::from_millis(3000),
+                retries: 2
+            }
+        );
+    }
+
+    #[test]
+    fn a_clean_sync_send_is_confirmed_after_one_round_trip() {
+        let mut h = Harness::new(rocketmq_sync(), true, vec![]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!(
+            (c.sent, c.attempts, c.confirmed, c.duplicates),
+            (1, 1, 1, 0)
+        );
+        // Arrives at 1 ms, the OK reaches the producer at 2 ms; the 3000 ms timeout that
+        // follows is stale and changes nothing.
+        assert_eq!(h.log, vec![(t(1), BrokerVerdict::Stored)]);
+        assert_eq!(h.p.copies_of(0), 1);
+    }
+
+    /// B1.3: a broker slower than the whole budget: attempt 1 times out at 3000 ms, the
+    /// elapsed time equals the budget, so no retry: failed (timed out) with 1 stored copy.
+    #[test]
+    fn rocketmq_sync_timeout_uses_the_whole_budget() {
+        let mut h = Harness::new(
+            rocketmq_sync(),
+            true,
+            vec![Fault::Slow(SimDuration::from_millis(5000))],
+        );
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!(
+            (c.attempts, c.failed, c.timed_out, c.confirmed),
+            (1, 1, 1, 0)
+        );
+        assert_eq!(h.p.copies_of(0), 1);
+        assert_eq!(c.duplicates, 0);
+        // The late OK (1 + 5000 + 1 ms) is ignored.
+        assert_eq!(h.end, t(5002));
+    }
+
+    /// B1.3/B1.6: a lost response is a fast transport failure (at 2 ms): budget is left, so
+    /// attempt 2 re-sends the same message, which is stored again: 2 copies, confirmed.
+    #[test]
+    fn rocketmq_sync_retry_after_a_lost_response_stores_twice() {
+        let mut h = Harness::new(rocketmq_sync(), true, vec![Fault::ResponseLost]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.attempts, c.confirmed, c.failed), (2, 1, 0));
+        assert_eq!(h.p.copies_of(0), 2);
+        assert_eq!(c.duplicates, 1);
+        assert_eq!(
+            h.log,
+            vec![(t(1), BrokerVerdict::Stored), (t(3), BrokerVerdict::Stored)]
+        );
+    }
+
+    /// Every response lost: attempts at 0, 2 and 4 ms (each error 1 ms after the store),
+    /// three copies, and after the third attempt the send fails (retries = 2).
+    #[test]
+    fn rocketmq_sync_gives_up_after_three_attempts() {
+        let lost = vec![Fault::ResponseLost; 3];
+        let mut h = Harness::new(rocketmq_sync(), true, lost);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.attempts, c.failed, c.timed_out), (3, 1, 0));
+        assert_eq!((h.p.copies_of(0), c.duplicates, c.lost_at_send), (3, 2, 0));
+        let times: Vec<SimTime> = h.log.iter().map(|&(at, _)| at).collect();
+        assert_eq!(times, vec![t(1), t(3), t(5)]);
+    }
+
+    /// B1.4: two lost requests (transport failures at 2 and 4 ms) are retried; the third
+    /// attempt is stored and confirmed: one copy.
+    #[test]
+    fn rocketmq_async_retries_transport_failures_with_the_remaining_budget() {
+        let policy = SendPolicy::RocketMqAsync {
+            timeout: SimDuration::from_millis(3000),
+            retries: 2,
+        };
+        let mut h = Harness::new(policy, true, vec![Fault::RequestLost, Fault::RequestLost]);
+        h.send_at(t(0));
+        let c = h.counts();
+        // Attempts reach the broker's side at 1, 3, 5 ms; the 3rd is stored.
+        assert_eq!((c.attempts, c.confirmed), (3, 1));
+        assert_eq!((h.p.copies_of(0), c.duplicates), (1, 0));
+    }
+
+    /// B1.5: one attempt, no result, no retry: a lost request is lost at the source.
+    #[test]
+    fn rocketmq_oneway_loses_a_lost_request_silently() {
+        let mut h = Harness::new(SendPolicy::RocketMqOneway, true, vec![Fault::RequestLost]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.sent, c.attempts, c.unconfirmed), (1, 1, 1));
+        assert_eq!((c.confirmed, c.failed, c.lost_at_send), (0, 0, 1));
+    }
+
+    /// A11.1: the JMS client never retries: a lost response fails the send, yet the
+    /// broker has the message (not lost at send, no duplicate).
+    #[test]
+    fn activemq_sync_does_not_retry() {
+        let mut h = Harness::new(
+            SendPolicy::activemq_default(true),
+            true,
+            vec![Fault::ResponseLost],
+        );
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.attempts, c.failed, c.confirmed), (1, 1, 0));
+        assert_eq!((h.p.copies_of(0), c.lost_at_send), (1, 0));
+    }
+
+    /// An application that resends after the JMSException makes a new message (new
+    /// JMSMessageID): the broker stores it again.
+    #[test]
+    fn activemq_application_resend_stores_twice() {
+        let policy = SendPolicy::ActiveMqSync {
+            send_timeout: None,
+            retries: 1,
+            failover: false,
+        };
+        let mut h = Harness::new(policy, true, vec![Fault::ResponseLost]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.attempts, c.confirmed, c.duplicates), (2, 1, 1));
+        assert_eq!(h.p.copies_of(0), 2);
+    }
+
+    /// Failover re-sends the same MessageId after reconnecting (10 ms); the broker's
+    /// producer audit drops it: one copy, confirmed, one suppressed re-send.
+    #[test]
+    fn activemq_failover_resend_is_suppressed_by_the_producer_audit() {
+        let policy = SendPolicy::ActiveMqSync {
+            send_timeout: None,
+            retries: 0,
+            failover: true,
+        };
+        let mut h = Harness::new(policy, true, vec![Fault::ResponseLost]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.attempts, c.confirmed, c.duplicates), (2, 1, 0));
+        assert_eq!(c.resends_suppressed, 1);
+        assert_eq!(h.p.copies_of(0), 1);
+        // Stored at 1 ms, error at 2 ms, re-sent at 12 ms, reaches the broker at 13 ms.
+        assert_eq!(
+            h.log,
+            vec![
+                (t(1), BrokerVerdict::Stored),
+                (t(13), BrokerVerdict::DuplicateSuppressed)
+            ]
+        );
+    }
+
+    /// The audit only covers persistent messages: a non-persistent sync send re-sent by
+    /// failover is stored twice.
+    #[test]
+    fn activemq_failover_resend_of_a_non_persistent_message_duplicates() {
+        let policy = SendPolicy::ActiveMqSync {
+            send_timeout: None,
+            retries: 0,
+            failover: true,
+        };
+        let mut h = Harness::new(policy, false, vec![Fault::ResponseLost]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.confirmed, c.duplicates, c.resends_suppressed), (1, 1, 0));
+    }
+
+    /// Failover keeps re-sending while the broker is down, backing off 10, 20, 40 … ms.
+    #[test]
+    fn activemq_failover_backs_off_until_the_broker_is_back() {
+        let policy = SendPolicy::ActiveMqSync {
+            send_timeout: None,
+            retries: 0,
+            failover: true,
+        };
+        let mut h = Harness::new(policy, true, vec![]);
+        h.down = Some((t(0), t(50)));
+        h.send_at(t(0));
+        // Refused at 1 ms (error at 2), re-sent at 12 → 13 (error 14), at 34 → 35 (error
+        // 36), at 76 → 77: the broker is back, stored.
+        let times: Vec<SimTime> = h.log.iter().map(|&(at, _)| at).collect();
+        assert_eq!(times, vec![t(1), t(13), t(35), t(77)]);
+        assert_eq!(h.counts().confirmed, 1);
+    }
+
+    /// sendTimeout: a slow broker beyond it fails the send (RequestTimedOutIOException),
+    /// yet the message is stored.
+    #[test]
+    fn activemq_send_timeout_fails_a_stored_message() {
+        let policy = SendPolicy::ActiveMqSync {
+            send_timeout: Some(SimDuration::from_millis(500)),
+            retries: 0,
+            failover: false,
+        };
+        let mut h = Harness::new(policy, true, vec![Fault::Slow(SimDuration::from_secs(1))]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.failed, c.timed_out, c.lost_at_send), (1, 1, 0));
+        assert_eq!(h.p.copies_of(0), 1);
+    }
+
+    /// A11.1: an async send during an outage: no error reaches the application, the message
+    /// is lost at the source.
+    #[test]
+    fn activemq_async_send_to_a_dead_broker_is_lost_at_send() {
+        let mut h = Harness::new(SendPolicy::ActiveMqAsync, false, vec![]);
+        h.down = Some((t(0), t(10)));
+        h.send_at(t(0));
+        h.send_at(t(20));
+        let c = h.counts();
+        assert_eq!((c.sent, c.unconfirmed, c.lost_at_send), (2, 2, 1));
+        assert_eq!((h.p.copies_of(0), h.p.copies_of(1)), (0, 1));
+    }
+
+    #[test]
+    fn fault_probabilities_one_and_zero_are_certain() {
+        let streams = RngStreams::new(3);
+        let lat = DurationSampler::new(&DurationDist::Constant(SimDuration::ZERO));
+        let mk = |faults| {
+            Producer::new(
+                0,
+                SendConfig {
+                    persistent: true,
+                    policy: SendPolicy::RocketMqOneway,
+                    faults,
+                },
+                streams.stream("f"),
+                Link::new(lat.clone(), streams.stream("a")),
+                Link::new(lat.clone(), streams.stream("b")),
+            )
+        };
+        let mut lost = mk(SendFaults {
+            request_loss: 1.0,
+            ..SendFaults::default()
+        });
+        let mut slow = mk(SendFaults {
+            slow_probability: 1.0,
+            slow_delay: SimDuration::from_millis(7),
+            ..SendFaults::default()
+        });
+        for _ in 0..20 {
+            let (_, e) = lost.send(SimTime::ZERO);
+            assert!(matches!(
+                e.kind,
+                ProducerEventKind::Arrives {
+                    fault: Fault::RequestLost,
+                    ..
+                }
+            ));
+            let (_, e) = slow.send(SimTime::ZERO);
+            assert!(matches!(
+                e.kind,
+                ProducerEventKind::Arrives {
+                    fault: Fault::Slow(d),
+                    ..
+                } if d == SimDuration::from_millis(7)
+            ));
+        }
+    }
+}

@@ -581,6 +581,7 @@ impl<'t> World<'t> {
                 }
             }
             Event::BrokerCrashes { restart_after } => {
+                touched.extend(0..consumers.len());
                 let restart_at = ctx.now + restart_after;
                 broker_crash::crash(
                     &mut ctx,
@@ -592,6 +593,7 @@ impl<'t> World<'t> {
                 );
             }
             Event::BrokerRestarts => {
+                touched.extend(0..consumers.len());
                 broker_crash::restart(&mut ctx, consumers, broker);
             }
             Event::ConsumerStarts { consumer } => consumers[consumer].start(&mut ctx),

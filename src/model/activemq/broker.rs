@@ -209,30 +209,35 @@ impl Queue {
     }
 
     /// The broker process died and a new one recovered the store (A11.4): every
-    /// subscription is gone, the messages that survive (`survives`: persistent ones, KahaDB
-    /// having synced each journal write) wait again in store (sequence) order, and each keeps
-    /// its redelivery counter only if `persist_redelivered` (`persistJMSRedelivered`); by
-    /// default a redelivered message comes back with JMSRedelivered=false. Returns the ids of
-    /// the messages lost with the process (non-persistent ones).
+    /// subscription is gone, and the messages that survive (`survives`: persistent ones,
+    /// KahaDB having synced each journal write) wait again in store (sequence) order. The
+    /// redelivery counter lives in memory: the store keeps the message as sent (counter 0),
+    /// so by default a message that was dispatched and not acknowledged comes back with
+    /// JMSRedelivered=false. With `persist_redelivered` (`persistJMSRedelivered`) the broker
+    /// rewrote the stored message with counter 1 before its first dispatch
+    /// (`RegionBroker.preProcessDispatch`), so every message ever dispatched comes back with
+    /// counter 1. Returns the ids of the messages lost with the process (non-persistent).
     pub fn recover_after_crash(
         &mut self,
         survives: impl Fn(&MessageRef) -> bool,
         persist_redelivered: bool,
     ) -> Vec<MessageId> {
-        let mut held: Vec<MessageRef> = self.held_messages().copied().collect();
-        for s in &mut self.subscriptions {
-            *s = None;
+        let mut held: Vec<(MessageRef, bool)> = Vec::new();
+        held.extend(
+            self.pending
+                .drain(..)
+                .map(|m| (m, m.redelivery_counter > 0)),
+        );
+        held.extend(self.redelivered_waiting.drain(..).map(|m| (m, true)));
+        for sub in self.subscriptions.iter_mut().filter_map(Option::take) {
+            held.extend(sub.dispatched.into_iter().map(|m| (m, true)));
         }
         self.consumer_list.clear();
-        self.pending.clear();
-        self.redelivered_waiting.clear();
-        held.sort_by_key(|m| m.id);
+        held.sort_by_key(|(m, _)| m.id);
         let mut lost = Vec::new();
-        for mut m in held {
+        for (mut m, dispatched) in held {
             if survives(&m) {
-                if !persist_redelivered {
-                    m.redelivery_counter = 0;
-                }
+                m.redelivery_counter = u32::from(persist_redelivered && dispatched);
                 self.pending.push_back(m);
             } else {
                 lost.push(m.id);
