@@ -302,3 +302,43 @@ fn client_ack_stalls_sweep_stalls_exactly_where_ack_every_exceeds_prefetch() {
         }
     }
 }
+
+#[test]
+fn producer_retry_duplicates_are_counted_at_the_source() {
+    let s = run_file("producer-retry-duplicates.yaml").summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.attempts, send.failed, send.confirmed),
+        (10, 20, 10, 0)
+    );
+    assert_eq!((send.duplicates, send.lost_at_send), (10, 0));
+    assert_eq!(fates(&s), (20, 20, 20, 0, 0, 0, 0));
+}
+
+#[test]
+fn broker_crash_loses_the_non_persistent_messages_it_held() {
+    let s = run_file("broker-crash-nonpersistent-loss.yaml").summary;
+    let send = &s.send;
+    assert_eq!((send.sent, send.confirmed, send.unconfirmed), (20, 10, 10));
+    assert_eq!(send.lost_at_send, 0);
+    assert_eq!(fates(&s), (20, 15, 15, 0, 5, 0, 0));
+}
+
+#[test]
+fn broker_crash_redelivers_unacked_persistent_messages_without_the_flag() {
+    let s = run_file("broker-crash-persistent-redelivery.yaml").summary;
+    assert_eq!(fates(&s), (8, 11, 8, 3, 0, 0, 0));
+    assert_eq!((s.redelivered, s.send.confirmed), (0, 8));
+}
+
+#[test]
+fn async_sends_during_a_broker_outage_are_lost_at_the_source() {
+    let s = run_file("producer-async-send-broker-outage.yaml").summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.confirmed, send.failed, send.unconfirmed),
+        (12, 4, 2, 6)
+    );
+    assert_eq!(send.lost_at_send, 2);
+    assert_eq!(fates(&s), (8, 6, 6, 0, 2, 0, 0));
+}
