@@ -61,6 +61,8 @@ pub struct RunSummary {
     pub end_s: f64,
     pub events: u64,
     pub wall_s: f64,
+    /// Side effects an idempotent consumer skipped (an extension of the contract).
+    pub duplicates_suppressed: u64,
     /// The producers' view of their sends (an extension of the contract).
     pub send: crate::model::producer::SendCounts,
 }
@@ -298,6 +300,11 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         "lost_at_send",
         "producer messages the producer believed sent (confirmed, or async/oneway without an error) that the broker never stored",
         |r| Value::U64(r.send.lost_at_send)
+    ),
+    column!(
+        "duplicates_suppressed",
+        "processings whose side effect an idempotent consumer skipped because its processed-id store knew the producer message",
+        |r| Value::U64(r.duplicates_suppressed)
     ),
     column!("end_s", "simulated time at which the run ended", |r| {
         Value::F64(r.end_s)

@@ -6,6 +6,7 @@
 //! with the `semantics.md` rule it comes from.
 
 use crate::engine::SimDuration;
+pub use crate::model::idempotence::IdempotentConfig;
 pub use crate::model::producer::{SendConfig, SendFaults, SendPolicy};
 
 /// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
@@ -234,6 +235,8 @@ pub struct ConsumerConfig {
     pub failures: FailureConfig,
     pub crash: Option<CrashConfig>,
     pub start_at: SimDuration,
+    /// An idempotent consumer's processed-id store, shared by the entry's replicas.
+    pub idempotent: Option<IdempotentConfig>,
 }
 
 impl ConsumerConfig {
@@ -253,6 +256,7 @@ impl ConsumerConfig {
             failures: FailureConfig::default(),
             crash: None,
             start_at: SimDuration::ZERO,
+            idempotent: None,
         }
     }
 }

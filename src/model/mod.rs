@@ -4,6 +4,7 @@
 pub mod activemq;
 pub mod config;
 pub mod dist;
+pub mod idempotence;
 pub mod ledger;
 pub mod message;
 pub mod network;

@@ -2,6 +2,8 @@
 //! instances, wired together through the engine's event queue.
 
 mod broker_crash;
+#[cfg(test)]
+mod send_tests;
 
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
@@ -10,6 +12,7 @@ use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, Subscription
 use crate::model::activemq::consumer::{BacklogView, Consumer};
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
+use crate::model::idempotence::IdempotentConsumers;
 use crate::model::ledger::{self, MessageLedger};
 use crate::model::message::{MessageId, MessageRef};
 use crate::model::network::Link;
@@ -163,6 +166,7 @@ pub struct Ctx<'a, 't> {
     events: &'a mut EventQueue<Event>,
     ledger: &'a mut MessageLedger,
     pub totals: &'a mut Totals,
+    idempotence: &'a mut IdempotentConsumers,
     trace: &'a mut Option<&'t mut dyn TraceSink>,
 }
 
@@ -179,9 +183,22 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// A processing completed successfully; returns whether the message had already been
-    /// processed before (a duplicate side effect).
-    pub fn record_processed(&mut self, message: &MessageRef) -> bool {
+    /// Consumer instance `consumer` completed a processing successfully. An idempotent
+    /// consumer skips the side effect of a message its store knows
+    /// ([`crate::model::idempotence`]): a redelivery of a copy already processed then counts
+    /// nothing but `duplicates_suppressed`; a second stored copy of a producer message (a
+    /// producer retry) is still handled once as a copy (its fate is processed, so it counts in
+    /// `processed`, never in `duplicates`) and counts in `duplicates_suppressed` too.
+    pub fn record_processed(&mut self, consumer: usize, message: &MessageRef) -> Completion {
+        let skipped = self
+            .idempotence
+            .skips(consumer, u64::from(message.id), self.now);
+        if skipped && self.ledger.flags(message.id) & ledger::PROCESSED != 0 {
+            return Completion {
+                counted: false,
+                duplicate: false,
+            };
+        }
         let duplicate = self.ledger.mark(message.id, ledger::PROCESSED);
         self.totals.processed += 1;
         self.totals.last_processed_at = self.now;
@@ -192,8 +209,20 @@ impl Ctx<'_, '_> {
                 .latency
                 .record(self.now.saturating_since(message.sent_at).as_nanos());
         }
-        duplicate
+        Completion {
+            counted: true,
+            duplicate,
+        }
     }
+}
+
+/// How a successful processing counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// It counts in `processed` (false: an idempotent consumer skipped a repeat).
+    pub counted: bool,
+    /// The same stored copy had been processed before: a duplicate side effect.
+    pub duplicate: bool,
 }
 
 /// A run failed in a way that means acksim itself is wrong.
@@ -253,6 +282,7 @@ struct World<'t> {
     producers: Vec<Producer>,
     consumers: Vec<Consumer>,
     broker: BrokerProcess,
+    idempotence: IdempotentConsumers,
     /// `PolicyEntry.persistJMSRedelivered`.
     persist_redelivered: bool,
     /// Owner (consumer, generation) of each subscription id.
@@ -424,6 +454,12 @@ impl<'t> World<'t> {
                 ..BrokerProcess::default()
             },
             persist_redelivered: scenario.broker.persist_jms_redelivered,
+            idempotence: IdempotentConsumers::new(
+                scenario
+                    .consumers
+                    .iter()
+                    .map(|c| (c.idempotent, c.replicas as usize)),
+            ),
             subscription_owner: Vec::new(),
             ledger: MessageLedger::with_capacity(capacity),
             totals: Totals::default(),
@@ -521,6 +557,7 @@ impl<'t> World<'t> {
             touched,
             broker,
             persist_redelivered,
+            idempotence,
             ..
         } = self;
         let persist_redelivered = *persist_redelivered;
@@ -531,6 +568,7 @@ impl<'t> World<'t> {
             ledger,
             totals,
             trace,
+            idempotence,
         };
         match event {
             Event::Producer(ev) => {
@@ -567,6 +605,8 @@ impl<'t> World<'t> {
                     if let Some(persistent) = &mut broker.persistent {
                         persistent.push(p.send.config().persistent);
                     }
+                    ctx.idempotence
+                        .record_stored(u64::from(id), (ev.producer as u32, ev.seq));
                     queue.enqueue(message, effects);
                     BrokerVerdict::Stored
                 };
@@ -731,6 +771,7 @@ impl<'t> World<'t> {
             end_s: end.as_secs_f64(),
             events: executed,
             wall_s,
+            duplicates_suppressed: self.idempotence.suppressed,
             send: self
                 .producers
                 .iter()

@@ -391,6 +391,18 @@ pub(crate) struct RawConsumer {
     pub failures: Field<RawFailures>,
     pub crash: Field<RawCrash>,
     pub start_at: Field<Dur>,
+    pub idempotent: Field<RawIdempotent>,
+}
+
+/// An idempotent consumer's processed-id store (`{capacity: 1000, ttl: 1h}`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an idempotent store mapping (`capacity:`, `ttl:`)"
+)]
+pub(crate) struct RawIdempotent {
+    pub capacity: Field<Num>,
+    pub ttl: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -591,8 +603,9 @@ mapping_slots! {
     RawSlowBroker { probability, delay }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
-        ack_every, commit_every, processing, failures, crash, start_at,
+        ack_every, commit_every, processing, failures, crash, start_at, idempotent,
     }
+    RawIdempotent { capacity, ttl }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }
     RawSweep { replicates, grid }

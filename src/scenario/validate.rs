@@ -24,6 +24,8 @@ use crate::model::config::{
 };
 
 mod send;
+#[cfg(test)]
+mod send_tests;
 
 type R<T> = Result<T, ScenarioError>;
 
@@ -923,6 +925,10 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &c.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let idempotent = match &c.idempotent {
+            Some(i) => Some(self.idempotent(&i.value)?),
+            None => None,
+        };
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1033,6 +1039,7 @@ impl Ctx<'_> {
             failures,
             crash,
             start_at,
+            idempotent,
         })
     }
 

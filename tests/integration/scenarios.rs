@@ -342,3 +342,10 @@ fn async_sends_during_a_broker_outage_are_lost_at_the_source() {
     assert_eq!(send.lost_at_send, 2);
     assert_eq!(fates(&s), (8, 6, 6, 0, 2, 0, 0));
 }
+
+#[test]
+fn idempotent_consumer_suppresses_the_redelivered_side_effect() {
+    let s = run_file("idempotent-consumer.yaml").summary;
+    assert_eq!(fates(&s), (100, 100, 100, 0, 0, 0, 0));
+    assert_eq!((s.duplicates_suppressed, s.redelivered), (1, 10));
+}

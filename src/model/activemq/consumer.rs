@@ -769,10 +769,9 @@ impl Consumer {
             self.on_failure(ctx, message);
         } else {
             self.processed_total += 1;
-            self.stats.processed += 1;
-            if ctx.record_processed(&message) {
-                self.stats.duplicates += 1;
-            }
+            let completion = ctx.record_processed(self.index, &message);
+            self.stats.processed += u64::from(completion.counted);
+            self.stats.duplicates += u64::from(completion.duplicate);
             self.trace(ctx, TraceKind::Processed, Some(&message));
             if self.pending_crash() == Some(CrashPoint::AfterProcessed(self.processed_total)) {
                 self.crash(ctx);

@@ -3,10 +3,12 @@
 
 use serde_saphyr::{Location, Spanned};
 
-use super::super::raw::{Field, Num, RawBrokerCrash, RawProducer, RawSendFaults};
+use super::super::raw::{Field, Num, RawBrokerCrash, RawIdempotent, RawProducer, RawSendFaults};
 use super::{Ctx, R};
 use crate::engine::SimDuration;
-use crate::model::config::{BrokerCrash, BrokerFlavor, SendConfig, SendFaults, SendPolicy};
+use crate::model::config::{
+    BrokerCrash, BrokerFlavor, IdempotentConfig, SendConfig, SendFaults, SendPolicy,
+};
 use crate::model::producer::{ROCKETMQ_RETRIES, ROCKETMQ_SEND_TIMEOUT};
 
 /// The send modes each broker's client offers.
@@ -151,6 +153,30 @@ impl Ctx<'_> {
             slow_probability,
             slow_delay,
         })
+    }
+
+    /// A consumer entry's `idempotent:` store (defaults: capacity 1000, no TTL).
+    pub(super) fn idempotent(&self, i: &RawIdempotent) -> R<IdempotentConfig> {
+        let default = IdempotentConfig::default();
+        let capacity = match &i.capacity {
+            Some(c) => self.int_in("idempotent.capacity", c, 0, i128::from(u32::MAX))? as usize,
+            None => default.capacity,
+        };
+        let ttl = match &i.ttl {
+            Some(t) => {
+                let d = self.duration("idempotent.ttl", t)?;
+                if d.is_zero() {
+                    return Err(self.err(
+                        &t.referenced,
+                        "idempotent.ttl 0 would forget every id at once",
+                        "a positive duration, or no `ttl` for entries that never expire",
+                    ));
+                }
+                Some(d)
+            }
+            None => None,
+        };
+        Ok(IdempotentConfig { capacity, ttl })
     }
 
     pub(super) fn broker_crash(&self, c: &Spanned<RawBrokerCrash>) -> R<BrokerCrash> {
