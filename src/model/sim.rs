@@ -273,6 +273,8 @@ struct BrokerProcess {
     /// Whether each stored message (by id − 1) is persistent; kept only when the scenario
     /// crashes the broker.
     persistent: Option<Vec<bool>>,
+    /// Consumer connections (consumer, generation) refused while the broker was down.
+    refused: Vec<(usize, u32)>,
 }
 
 struct World<'t> {
@@ -642,7 +644,8 @@ impl<'t> World<'t> {
                 generation,
             } => {
                 if broker.down {
-                    // Refused: the client learns it when the broker is back (BrokerRestarts).
+                    // Refused: the client retries when the broker is back (BrokerRestarts).
+                    broker.refused.push((consumer, generation));
                     return Ok(());
                 }
                 let c = &mut consumers[consumer];
