@@ -55,6 +55,7 @@ fn outcome(out: &mut String, s: &RunSummary) {
             s.produced, s.processed, s.unique_processed, s.duplicates
         ),
     );
+    line("sends", sends(s));
     let stalled = if s.stalled { "YES" } else { "no" };
     line(
         "fates",
@@ -88,6 +89,31 @@ fn outcome(out: &mut String, s: &RunSummary) {
             secs(s.idle_with_backlog_s)
         ),
     );
+}
+
+/// The producers' view; counters that are zero are left out after `sent`.
+fn sends(s: &RunSummary) -> String {
+    let c = &s.send;
+    let mut parts = vec![format!("sent {}", c.sent)];
+    for (label, n) in [
+        ("confirmed", c.confirmed),
+        ("failed", c.failed),
+        ("timed out", c.timed_out),
+        ("unconfirmed", c.unconfirmed),
+        ("in progress", c.in_progress),
+        ("source duplicates", c.duplicates),
+        ("re-sends suppressed", c.resends_suppressed),
+        ("LOST AT SEND", c.lost_at_send),
+        (
+            "duplicates suppressed by consumers",
+            s.duplicates_suppressed,
+        ),
+    ] {
+        if n > 0 {
+            parts.push(format!("{label} {n}"));
+        }
+    }
+    parts.join(" · ")
 }
 
 /// Ack commands by type; types the broker never received are left out.
