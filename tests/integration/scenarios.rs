@@ -321,7 +321,7 @@ fn broker_crash_loses_the_non_persistent_messages_it_held() {
     let send = &s.send;
     assert_eq!((send.sent, send.confirmed, send.unconfirmed), (20, 10, 10));
     assert_eq!(send.lost_at_send, 0);
-    assert_eq!(fates(&s), (20, 15, 15, 0, 5, 0, 0));
+    assert_eq!(fates(&s), (20, 16, 16, 0, 4, 0, 0));
 }
 
 #[test]
