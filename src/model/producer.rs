@@ -130,6 +130,61 @@ pub struct SendConfig {
     pub faults: SendFaults,
 }
 
+impl SendConfig {
+    /// A short description for `acksim check`: the delivery mode, the send policy when it
+    /// is not the flavor's default, and any fault.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![if self.persistent {
+            "persistent".to_string()
+        } else {
+            "non-persistent".to_string()
+        }];
+        parts.push(match self.policy {
+            SendPolicy::ActiveMqSync {
+                send_timeout,
+                retries,
+                failover,
+            } => {
+                let mut p = "sync send".to_string();
+                if let Some(t) = send_timeout {
+                    p.push_str(&format!(", timeout {t}"));
+                }
+                if retries > 0 {
+                    p.push_str(&format!(", {retries} application resends"));
+                }
+                if failover {
+                    p.push_str(", failover");
+                }
+                p
+            }
+            SendPolicy::ActiveMqAsync => "async send".to_string(),
+            SendPolicy::RocketMqSync { timeout, retries } => {
+                format!("SYNC send, {timeout} budget, {retries} retries")
+            }
+            SendPolicy::RocketMqAsync { timeout, retries } => {
+                format!("ASYNC send, {timeout} budget, {retries} retries")
+            }
+            SendPolicy::RocketMqOneway => "ONEWAY send".to_string(),
+        });
+        let f = self.faults;
+        for (label, p) in [
+            ("request loss", f.request_loss),
+            ("response loss", f.response_loss),
+        ] {
+            if p > 0.0 {
+                parts.push(format!("{label} {p}"));
+            }
+        }
+        if f.slow_probability > 0.0 {
+            parts.push(format!(
+                "slow broker {} by {}",
+                f.slow_probability, f.slow_delay
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
 impl Default for SendConfig {
     /// ActiveMQ's defaults: persistent, synchronous, no faults.
     fn default() -> Self {
@@ -903,6 +958,25 @@ mod tests {
         let c = h.counts();
         assert_eq!((c.sent, c.unconfirmed, c.lost_at_send), (2, 2, 1));
         assert_eq!((h.p.copies_of(0), h.p.copies_of(1)), (0, 1));
+    }
+
+    #[test]
+    fn describe_names_mode_policy_and_faults() {
+        assert_eq!(SendConfig::default().describe(), "persistent, sync send");
+        let c = SendConfig {
+            persistent: false,
+            policy: SendPolicy::rocketmq_default(),
+            faults: SendFaults {
+                response_loss: 0.5,
+                slow_probability: 0.1,
+                slow_delay: SimDuration::from_secs(5),
+                ..SendFaults::default()
+            },
+        };
+        assert_eq!(
+            c.describe(),
+            "non-persistent, SYNC send, 3s budget, 2 retries, response loss 0.5, slow broker 0.1 by 5s"
+        );
     }
 
     #[test]

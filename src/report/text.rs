@@ -259,7 +259,12 @@ fn producer(p: &ProducerConfig) -> String {
     } else {
         format!(" from {}", p.start_at)
     };
-    format!("{}: {}, {arrival}{start}", p.name, p.messages)
+    format!(
+        "{}: {}, {arrival}{start}, {}",
+        p.name,
+        p.messages,
+        p.send.describe()
+    )
 }
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
@@ -283,6 +288,10 @@ fn consumer(c: &ConsumerConfig) -> String {
     parts.extend(crash(c));
     if !c.start_at.is_zero() {
         parts.push(format!("starts at {}", c.start_at));
+    }
+    if let Some(i) = c.idempotent {
+        let ttl = i.ttl.map_or(String::new(), |t| format!(", ttl {t}"));
+        parts.push(format!("idempotent (store of {}{ttl})", i.capacity));
     }
     format!("{instances}: {}", parts.join(", "))
 }
@@ -368,8 +377,14 @@ fn broker(b: &BrokerConfig) -> String {
     } else {
         "off"
     };
+    let crash = b.crash.map_or(String::new(), |c| {
+        format!(
+            "; the broker crashes at {} and is back {} later",
+            c.at, c.restart_after
+        )
+    });
     format!(
-        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}",
+        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{crash}",
         r.initial_redelivery_delay, r.redelivery_delay
     )
 }
