@@ -110,7 +110,8 @@ pub struct SendFaults {
     /// the producer's transport reports the failure when the reply would have come.
     pub response_loss: f64,
     /// The broker stores the message but answers `slow_delay` late (a stalled disk, a GC
-    /// pause); a send timeout shorter than that gives up first.
+    /// pause); a send timeout shorter than that gives up first. Replies on one connection
+    /// stay in order, so later replies wait behind a slow one.
     pub slow_probability: f64,
     pub slow_delay: SimDuration,
 }
@@ -234,7 +235,14 @@ pub struct ProducerEvent {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ProducerEventKind {
     /// The attempt reaches the broker (or, with [`Fault::RequestLost`], would have).
-    Arrives { fault: Fault, sent_at: SimTime },
+    /// `same_id`: a failover re-send carrying the MessageId of an earlier attempt, which an
+    /// ActiveMQ broker can recognise (RocketMQ retries keep the msgId too, but its broker
+    /// does not de-duplicate, so the RocketMQ producer never sets it).
+    Arrives {
+        fault: Fault,
+        sent_at: SimTime,
+        same_id: bool,
+    },
     /// The broker's OK reaches the producer.
     Confirmed,
     /// The transport reports a failure (connection lost or refused).
@@ -300,8 +308,11 @@ impl SendCounts {
 /// An attempt waiting for its answer.
 #[derive(Debug, Clone, Copy)]
 struct OpenSend {
-    /// When the application called `send()` (RocketMQ's budget starts here).
+    /// When the application first called `send()` (RocketMQ's budget starts here).
     sent_at: SimTime,
+    /// When the current `send()` call started: an ActiveMQ application resend is a new
+    /// call with its own `sendTimeout`; a failover re-send is not.
+    call_started: SimTime,
     attempt: u32,
 }
 
@@ -358,7 +369,7 @@ impl Producer {
     pub fn send(&mut self, sent_at: SimTime) -> Scheduled {
         let seq = self.next_seq;
         self.next_seq += 1;
-        self.attempt(seq, 1, sent_at, sent_at)
+        self.attempt(seq, 1, sent_at, sent_at, false)
     }
 
     /// Registers a send whose first attempt just arrived.
@@ -381,19 +392,29 @@ impl Producer {
                 seq,
                 OpenSend {
                     sent_at,
+                    call_started: sent_at,
                     attempt: 1,
                 },
             );
         }
     }
 
-    fn attempt(&mut self, seq: u64, attempt: u32, now: SimTime, sent_at: SimTime) -> Scheduled {
+    fn attempt(
+        &mut self,
+        seq: u64,
+        attempt: u32,
+        now: SimTime,
+        sent_at: SimTime,
+        same_id: bool,
+    ) -> Scheduled {
         let fault = self.sample_fault();
         let at = self.to_broker.arrival(now);
-        (
-            at,
-            self.event(seq, attempt, ProducerEventKind::Arrives { fault, sent_at }),
-        )
+        let kind = ProducerEventKind::Arrives {
+            fault,
+            sent_at,
+            same_id,
+        };
+        (at, self.event(seq, attempt, kind))
     }
 
     fn event(&self, seq: u64, attempt: u32, kind: ProducerEventKind) -> ProducerEvent {
@@ -422,10 +443,11 @@ impl Producer {
         }
     }
 
-    /// The deadline of an attempt started at `now` of a send started at `sent_at`.
-    fn deadline(&self, sent_at: SimTime, now: SimTime) -> Option<SimTime> {
+    /// The deadline of a `send()` call started at `call_started` of a message first sent at
+    /// `sent_at`.
+    fn deadline(&self, sent_at: SimTime, call_started: SimTime) -> Option<SimTime> {
         match self.config.policy {
-            SendPolicy::ActiveMqSync { send_timeout, .. } => send_timeout.map(|t| now + t),
+            SendPolicy::ActiveMqSync { send_timeout, .. } => send_timeout.map(|t| call_started + t),
             SendPolicy::RocketMqSync { timeout, .. }
             | SendPolicy::RocketMqAsync { timeout, .. } => Some(sent_at + timeout),
             SendPolicy::ActiveMqAsync | SendPolicy::RocketMqOneway => None,
@@ -440,7 +462,7 @@ impl Producer {
         event: &ProducerEvent,
         verdict: BrokerVerdict,
     ) -> Vec<Scheduled> {
-        let ProducerEventKind::Arrives { fault, sent_at } = event.kind else {
+        let ProducerEventKind::Arrives { fault, sent_at, .. } = event.kind else {
             return Vec::new();
         };
         if event.attempt == 1 {
@@ -536,6 +558,8 @@ impl Producer {
         timed_out: bool,
     ) -> Vec<Scheduled> {
         let next = open.attempt + 1;
+        let mut same_id = false;
+        let mut call_started = open.call_started;
         let retry_at = match self.config.policy {
             SendPolicy::ActiveMqSync { failover: true, .. } if !timed_out => {
                 // FailoverTransport reconnects with exponential back-off and re-sends the
@@ -544,9 +568,14 @@ impl Producer {
                 for _ in 1..open.attempt {
                     delay = (delay + delay).min(FAILOVER_MAX_RECONNECT_DELAY);
                 }
+                same_id = true;
                 Some(now + delay)
             }
-            SendPolicy::ActiveMqSync { retries, .. } => (open.attempt <= retries).then_some(now),
+            SendPolicy::ActiveMqSync { retries, .. } => {
+                // The application's new send() call: new MessageId, new sendTimeout.
+                call_started = now;
+                (open.attempt <= retries).then_some(now)
+            }
             SendPolicy::RocketMqSync { timeout, retries }
             | SendPolicy::RocketMqAsync { timeout, retries } => {
                 let budget_left = now.saturating_since(open.sent_at) < timeout;
@@ -562,25 +591,15 @@ impl Producer {
             seq,
             OpenSend {
                 sent_at: open.sent_at,
+                call_started,
                 attempt: next,
             },
         );
-        let mut out = vec![self.attempt(seq, next, at, open.sent_at)];
-        if let Some(d) = self.deadline(open.sent_at, at) {
+        let mut out = vec![self.attempt(seq, next, at, open.sent_at, same_id)];
+        if let Some(d) = self.deadline(open.sent_at, call_started) {
             out.push((d.max(at), self.event(seq, next, ProducerEventKind::Timeout)));
         }
         out
-    }
-
-    /// Whether this message was a re-send carrying the same broker-visible id as an earlier
-    /// attempt (failover transport; RocketMQ retries keep the client msgId too, but its broker
-    /// does not de-duplicate).
-    pub fn resend_keeps_id(&self, attempt: u32) -> bool {
-        attempt > 1
-            && matches!(
-                self.config.policy,
-                SendPolicy::ActiveMqSync { failover: true, .. }
-            )
     }
 
     /// The final counters; sends still open count as in progress.
@@ -683,22 +702,27 @@ mod tests {
             self.queue.push(when, ev);
             while let Some((now, mut ev)) = self.queue.pop() {
                 self.end = now;
-                let next = if let ProducerEventKind::Arrives { sent_at, .. } = ev.kind {
+                let next = if let ProducerEventKind::Arrives {
+                    sent_at, same_id, ..
+                } = ev.kind
+                {
                     let fault = self
                         .script
                         .get(self.arrivals)
                         .copied()
                         .unwrap_or(Fault::None);
                     self.arrivals += 1;
-                    ev.kind = ProducerEventKind::Arrives { fault, sent_at };
+                    ev.kind = ProducerEventKind::Arrives {
+                        fault,
+                        sent_at,
+                        same_id,
+                    };
                     let down = self.down.is_some_and(|(a, b)| now >= a && now < b);
                     let verdict = if fault == Fault::RequestLost {
                         BrokerVerdict::NotReceived
                     } else if down {
                         BrokerVerdict::Unavailable
-                    } else if self.p.resend_keeps_id(ev.attempt)
-                        && self.p.config().persistent
-                        && self.p.copies_of(ev.seq) > 0
+                    } else if same_id && self.p.config().persistent && self.p.copies_of(ev.seq) > 0
                     {
                         BrokerVerdict::DuplicateSuppressed
                     } else {
@@ -894,6 +918,33 @@ mod tests {
             vec![
                 (t(1), BrokerVerdict::Stored),
                 (t(13), BrokerVerdict::DuplicateSuppressed)
+            ]
+        );
+    }
+
+    /// With failover AND a sendTimeout, a timeout is not a transport failure: failover does
+    /// not re-send, the application does — a new send() with a new MessageId, which the
+    /// audit cannot recognise. Slow broker (1 s) vs 500 ms: attempt 1 is stored at 1 ms and
+    /// times out at 500 ms; the resend is stored at 501 ms, but the connection answers in
+    /// order, so its OK queues behind the slow one (1002 ms) and the resend times out too at
+    /// 1000 ms: failed, with two copies stored.
+    #[test]
+    fn activemq_application_resend_after_a_timeout_is_not_suppressed_even_with_failover() {
+        let policy = SendPolicy::ActiveMqSync {
+            send_timeout: Some(SimDuration::from_millis(500)),
+            retries: 1,
+            failover: true,
+        };
+        let mut h = Harness::new(policy, true, vec![Fault::Slow(SimDuration::from_secs(1))]);
+        h.send_at(t(0));
+        let c = h.counts();
+        assert_eq!((c.confirmed, c.failed, c.timed_out), (0, 1, 1));
+        assert_eq!((c.duplicates, c.resends_suppressed), (1, 0));
+        assert_eq!(
+            h.log,
+            vec![
+                (t(1), BrokerVerdict::Stored),
+                (t(501), BrokerVerdict::Stored)
             ]
         );
     }

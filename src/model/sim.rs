@@ -575,7 +575,12 @@ impl<'t> World<'t> {
         match event {
             Event::Producer(ev) => {
                 let p = &mut producers[ev.producer];
-                let ProducerEventKind::Arrives { fault, sent_at } = ev.kind else {
+                let ProducerEventKind::Arrives {
+                    fault,
+                    sent_at,
+                    same_id,
+                } = ev.kind
+                else {
                     for (at, next) in p.send.on_event(ctx.now, &ev) {
                         ctx.schedule(at, Event::Producer(next));
                     }
@@ -585,10 +590,7 @@ impl<'t> World<'t> {
                     BrokerVerdict::NotReceived
                 } else if broker.down {
                     BrokerVerdict::Unavailable
-                } else if p.send.resend_keeps_id(ev.attempt)
-                    && p.send.config().persistent
-                    && p.send.copies_of(ev.seq) > 0
-                {
+                } else if same_id && p.send.config().persistent && p.send.copies_of(ev.seq) > 0 {
                     // A failover re-send of a persistent message the store already holds:
                     // `ProducerBrokerExchange.canDispatch` drops it (the producer audit is
                     // on for a reconnected connection), the response is still sent.
