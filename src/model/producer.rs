@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use rand::RngExt;
 
 use crate::engine::{SimDuration, SimRng, SimTime};
+use crate::model::dist::DurationSampler;
 use crate::model::network::Link;
 
 /// `ActiveMQConnectionFactory`'s `FailoverTransport.initialReconnectDelay` (10 ms).
@@ -316,6 +317,20 @@ struct OpenSend {
     attempt: u32,
 }
 
+/// A producer's connection to the broker.
+#[derive(Debug)]
+pub struct Wire {
+    /// First attempts, in `send()` order (FIFO).
+    pub to_broker: Link,
+    /// Replies (FIFO: a slow reply holds back the later ones).
+    pub to_producer: Link,
+    /// Latency of a retry or re-send. It travels on its own: after a transport failure it
+    /// goes over a new connection (failover, RocketMQ's channel), and it must not queue
+    /// behind first attempts the simulation has already planned for later sends.
+    pub retry_latency: DurationSampler,
+    pub retry_rng: SimRng,
+}
+
 /// The state of one producer.
 #[derive(Debug)]
 pub struct Producer {
@@ -324,6 +339,8 @@ pub struct Producer {
     faults_rng: SimRng,
     to_broker: Link,
     to_producer: Link,
+    retry_latency: DurationSampler,
+    retry_rng: SimRng,
     open: BTreeMap<u64, OpenSend>,
     /// The `seq` of the next `send()`.
     next_seq: u64,
@@ -337,19 +354,15 @@ pub struct Producer {
 pub type Scheduled = (SimTime, ProducerEvent);
 
 impl Producer {
-    pub fn new(
-        index: usize,
-        config: SendConfig,
-        faults_rng: SimRng,
-        to_broker: Link,
-        to_producer: Link,
-    ) -> Self {
+    pub fn new(index: usize, config: SendConfig, faults_rng: SimRng, wire: Wire) -> Self {
         Self {
             index,
             config,
             faults_rng,
-            to_broker,
-            to_producer,
+            to_broker: wire.to_broker,
+            to_producer: wire.to_producer,
+            retry_latency: wire.retry_latency,
+            retry_rng: wire.retry_rng,
             open: BTreeMap::new(),
             next_seq: 0,
             outcomes: Vec::new(),
@@ -408,7 +421,11 @@ impl Producer {
         same_id: bool,
     ) -> Scheduled {
         let fault = self.sample_fault();
-        let at = self.to_broker.arrival(now);
+        let at = if attempt == 1 {
+            self.to_broker.arrival(now)
+        } else {
+            now + self.retry_latency.sample(&mut self.retry_rng)
+        };
         let kind = ProducerEventKind::Arrives {
             fault,
             sent_at,
@@ -655,6 +672,15 @@ mod tests {
         SimTime::from_nanos(ms * MS)
     }
 
+    fn wire(lat: &DurationSampler, streams: &RngStreams) -> Wire {
+        Wire {
+            to_broker: Link::new(lat.clone(), streams.stream("a")),
+            to_producer: Link::new(lat.clone(), streams.stream("b")),
+            retry_latency: lat.clone(),
+            retry_rng: streams.stream("c"),
+        }
+    }
+
     struct Harness {
         p: Producer,
         queue: EventQueue<ProducerEvent>,
@@ -678,13 +704,7 @@ mod tests {
                 faults: SendFaults::default(),
             };
             Self {
-                p: Producer::new(
-                    0,
-                    config,
-                    streams.stream("f"),
-                    Link::new(lat.clone(), streams.stream("a")),
-                    Link::new(lat, streams.stream("b")),
-                ),
+                p: Producer::new(0, config, streams.stream("f"), wire(&lat, &streams)),
                 queue: EventQueue::new(),
                 script,
                 arrivals: 0,
@@ -1043,8 +1063,7 @@ mod tests {
                     faults,
                 },
                 streams.stream("f"),
-                Link::new(lat.clone(), streams.stream("a")),
-                Link::new(lat.clone(), streams.stream("b")),
+                wire(&lat, &streams),
             )
         };
         let mut lost = mk(SendFaults {

@@ -380,14 +380,18 @@ impl<'t> World<'t> {
                         i,
                         p.send,
                         streams.stream(&format!("producer/{}/faults", p.name)),
-                        Link::new(
-                            latency.clone(),
-                            streams.stream(&format!("producer/{}/network", p.name)),
-                        ),
-                        Link::new(
-                            latency.clone(),
-                            streams.stream(&format!("producer/{}/responses", p.name)),
-                        ),
+                        producer::Wire {
+                            to_broker: Link::new(
+                                latency.clone(),
+                                streams.stream(&format!("producer/{}/network", p.name)),
+                            ),
+                            to_producer: Link::new(
+                                latency.clone(),
+                                streams.stream(&format!("producer/{}/responses", p.name)),
+                            ),
+                            retry_latency: latency.clone(),
+                            retry_rng: streams.stream(&format!("producer/{}/retries", p.name)),
+                        },
                     ),
                 };
                 if producer.messages > 0 {

@@ -349,3 +349,13 @@ fn idempotent_consumer_suppresses_the_redelivered_side_effect() {
     assert_eq!(fates(&s), (100, 100, 100, 0, 0, 0, 0));
     assert_eq!((s.duplicates_suppressed, s.redelivered), (1, 10));
 }
+
+#[test]
+fn failover_hides_a_broker_outage_from_a_sync_producer() {
+    let s = run_file("producer-failover-broker-outage.yaml").summary;
+    let send = &s.send;
+    assert_eq!((send.sent, send.confirmed, send.failed), (6, 6, 0));
+    assert_eq!((send.duplicates, send.lost_at_send), (0, 0));
+    assert_eq!(send.attempts, 19);
+    assert_eq!(fates(&s), (6, 6, 6, 0, 0, 0, 0));
+}
