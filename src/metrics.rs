@@ -71,6 +71,10 @@ pub struct RunSummary {
     pub end_s: f64,
     pub events: u64,
     pub wall_s: f64,
+    /// Side effects an idempotent consumer skipped (an extension of the contract).
+    pub duplicates_suppressed: u64,
+    /// The producers' view of their sends (an extension of the contract).
+    pub send: crate::model::producer::SendCounts,
 }
 
 impl RunSummary {
@@ -271,6 +275,61 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         "latency_p99_s",
         "99th percentile of first send to first processing completion, seconds",
         |r| Value::F64(r.latency_p99_s)
+    ),
+    column!(
+        "sent",
+        "send() calls of the producers (producer messages; a retry is not a new one)",
+        |r| Value::U64(r.send.sent)
+    ),
+    column!(
+        "send_attempts",
+        "send attempts that left the producers, retries and re-sends included",
+        |r| Value::U64(r.send.attempts)
+    ),
+    column!(
+        "send_confirmed",
+        "sends whose OK response reached the producer",
+        |r| Value::U64(r.send.confirmed)
+    ),
+    column!(
+        "send_failed",
+        "sends that ended with an error for the application (retries exhausted, timed out, broker down)",
+        |r| Value::U64(r.send.failed)
+    ),
+    column!(
+        "send_timed_out",
+        "failed sends whose last attempt timed out (part of send_failed)",
+        |r| Value::U64(r.send.timed_out)
+    ),
+    column!(
+        "send_unconfirmed",
+        "fire-and-forget sends (ActiveMQ async, RocketMQ oneway): no result ever comes back",
+        |r| Value::U64(r.send.unconfirmed)
+    ),
+    column!(
+        "send_in_progress",
+        "sends still waiting for their result when the run ended",
+        |r| Value::U64(r.send.in_progress)
+    ),
+    column!(
+        "send_duplicates",
+        "stored copies beyond the first of one producer message (a retry after a lost response): duplicates at the source",
+        |r| Value::U64(r.send.duplicates)
+    ),
+    column!(
+        "send_resends_suppressed",
+        "re-sent messages the broker recognised as already stored and did not store again (ActiveMQ producer audit)",
+        |r| Value::U64(r.send.resends_suppressed)
+    ),
+    column!(
+        "lost_at_send",
+        "producer messages the producer believed sent (confirmed, or async/oneway without an error) that the broker never stored",
+        |r| Value::U64(r.send.lost_at_send)
+    ),
+    column!(
+        "duplicates_suppressed",
+        "processings whose side effect an idempotent consumer skipped because its processed-id store knew the producer message",
+        |r| Value::U64(r.duplicates_suppressed)
     ),
     column!("end_s", "simulated time at which the run ended", |r| {
         Value::F64(r.end_s)

@@ -6,6 +6,8 @@
 //! with the `semantics.md` rule it comes from.
 
 use crate::engine::SimDuration;
+pub use crate::model::idempotence::IdempotentConfig;
+pub use crate::model::producer::{SendConfig, SendFaults, SendPolicy};
 
 /// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
@@ -100,6 +102,19 @@ pub struct BrokerConfig {
     pub slow_consumer: SlowConsumerStrategy,
     /// The one destination every producer sends to and every consumer consumes from.
     pub destination: DestinationConfig,
+    /// A broker process crash and restart (A11.4); `None` = the broker never fails.
+    pub crash: Option<BrokerCrash>,
+    /// `PolicyEntry.persistJMSRedelivered` (default false): whether the redelivery counter is
+    /// written to the store, so it survives a broker restart (A11.4).
+    pub persist_jms_redelivered: bool,
+}
+
+/// The broker process dies at `at` and a new one has recovered its store `restart_after`
+/// later (A11.4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrokerCrash {
+    pub at: SimDuration,
+    pub restart_after: SimDuration,
 }
 
 impl Default for BrokerConfig {
@@ -110,6 +125,8 @@ impl Default for BrokerConfig {
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
             destination: DestinationConfig::default(),
+            crash: None,
+            persist_jms_redelivered: false,
         }
     }
 }
@@ -214,8 +231,8 @@ pub struct ProducerConfig {
     pub arrival: Arrival,
     /// When the producer sends its first message (bursts send everything at this instant).
     pub start_at: SimDuration,
-    /// JMS `DeliveryMode.PERSISTENT` (the default) or NON_PERSISTENT.
-    pub persistent: bool,
+    /// Delivery mode, send policy and injected faults.
+    pub send: SendConfig,
 }
 
 /// When a producer sends: the gaps between consecutive sends.
@@ -293,6 +310,8 @@ pub struct ConsumerConfig {
     pub start_at: SimDuration,
     /// How it subscribes when the destination is a topic; `None` on a queue.
     pub subscription: Option<SubscriptionKind>,
+    /// An idempotent consumer's processed-id store, shared by the entry's replicas.
+    pub idempotent: Option<IdempotentConfig>,
 }
 
 impl ConsumerConfig {
@@ -313,6 +332,7 @@ impl ConsumerConfig {
             crash: None,
             start_at: SimDuration::ZERO,
             subscription: None,
+            idempotent: None,
         }
     }
 }

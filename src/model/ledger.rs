@@ -22,9 +22,11 @@ pub const EXPIRED: u8 = 1 << 3;
 /// pending-message limit, closed with its non-durable subscription, or non-persistent and held
 /// for a durable subscription that went offline (semantics.md A5.6, A9.3).
 pub const DISCARDED: u8 = 1 << 4;
+/// Held only in the memory of a broker process that crashed (non-persistent, A11.4).
+pub const LOST_IN_CRASH: u8 = 1 << 5;
 
 /// The flags that mean the broker no longer holds the message.
-pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED | DISCARDED;
+pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED | DISCARDED | LOST_IN_CRASH;
 
 #[derive(Debug, Default)]
 pub struct MessageLedger {

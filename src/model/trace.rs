@@ -45,6 +45,12 @@ pub enum TraceKind {
     ConnectionDropped,
     /// A consumer process started (first start or restart).
     Started,
+    /// A non-persistent message died with the broker process (A11.4).
+    LostInBrokerCrash,
+    /// The broker process died.
+    BrokerCrashed,
+    /// A new broker process recovered the store and accepts connections.
+    BrokerRestarted,
 }
 
 impl TraceKind {
@@ -68,6 +74,9 @@ impl TraceKind {
             TraceKind::Crashed => "crashed",
             TraceKind::ConnectionDropped => "connection_dropped",
             TraceKind::Started => "started",
+            TraceKind::LostInBrokerCrash => "lost_in_broker_crash",
+            TraceKind::BrokerCrashed => "broker_crashed",
+            TraceKind::BrokerRestarted => "broker_restarted",
         }
     }
 }

@@ -209,6 +209,8 @@ pub(super) mod tests {
             latency_p99_s: 0.0125,
             end_s: 1.5002,
             events: 99,
+            duplicates_suppressed: 0,
+            send: Default::default(),
             wall_s: 0.001,
         }
     }

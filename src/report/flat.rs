@@ -73,7 +73,7 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
         put(&key("messages"), p.messages.to_string());
         put(&key("arrival"), arrival(&p.arrival));
         put(&key("start_at_ns"), ns(p.start_at));
-        put(&key("persistent"), p.persistent.to_string());
+        put(&key("persistent"), p.send.persistent.to_string());
     }
     put(
         "consumers.count",

@@ -64,6 +64,7 @@ fn outcome(out: &mut String, s: &RunSummary) {
             ),
         );
     }
+    line("sends", sends(s));
     let stalled = if s.stalled { "YES" } else { "no" };
     line(
         "fates",
@@ -97,6 +98,31 @@ fn outcome(out: &mut String, s: &RunSummary) {
             secs(s.idle_with_backlog_s)
         ),
     );
+}
+
+/// The producers' view; counters that are zero are left out after `sent`.
+fn sends(s: &RunSummary) -> String {
+    let c = &s.send;
+    let mut parts = vec![format!("sent {}", c.sent)];
+    for (label, n) in [
+        ("confirmed", c.confirmed),
+        ("failed", c.failed),
+        ("timed out", c.timed_out),
+        ("unconfirmed", c.unconfirmed),
+        ("in progress", c.in_progress),
+        ("source duplicates", c.duplicates),
+        ("re-sends suppressed", c.resends_suppressed),
+        ("LOST AT SEND", c.lost_at_send),
+        (
+            "duplicates suppressed by consumers",
+            s.duplicates_suppressed,
+        ),
+    ] {
+        if n > 0 {
+            parts.push(format!("{label} {n}"));
+        }
+    }
+    parts.join(" · ")
 }
 
 /// Ack commands by type; types the broker never received are left out.
@@ -248,8 +274,12 @@ fn producer(p: &ProducerConfig) -> String {
     } else {
         format!(" from {}", p.start_at)
     };
-    let mode = if p.persistent { "" } else { ", non-persistent" };
-    format!("{}: {}, {arrival}{start}{mode}", p.name, p.messages)
+    format!(
+        "{}: {}, {arrival}{start}, {}",
+        p.name,
+        p.messages,
+        p.send.describe()
+    )
 }
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
@@ -273,6 +303,10 @@ fn consumer(c: &ConsumerConfig) -> String {
     parts.extend(crash(c));
     if !c.start_at.is_zero() {
         parts.push(format!("starts at {}", c.start_at));
+    }
+    if let Some(i) = c.idempotent {
+        let ttl = i.ttl.map_or(String::new(), |t| format!(", ttl {t}"));
+        parts.push(format!("idempotent (store of {}{ttl})", i.capacity));
     }
     format!("{instances}: {}", parts.join(", "))
 }
@@ -358,6 +392,12 @@ fn broker(b: &BrokerConfig) -> String {
     } else {
         "off"
     };
+    let crash = b.crash.map_or(String::new(), |c| {
+        format!(
+            "; the broker crashes at {} and is back {} later",
+            c.at, c.restart_after
+        )
+    });
     let destination = match b.destination {
         DestinationConfig::Queue => String::new(),
         DestinationConfig::Topic(policy) => {
@@ -375,7 +415,7 @@ fn broker(b: &BrokerConfig) -> String {
         }
     };
     format!(
-        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{destination}",
+        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{destination}{crash}",
         r.initial_redelivery_delay, r.redelivery_delay
     )
 }
@@ -497,7 +537,7 @@ mod tests {
                 messages: 200,
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
-                persistent: true,
+                send: Default::default(),
             }],
             consumers: vec![client],
         };

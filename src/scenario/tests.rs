@@ -89,7 +89,7 @@ fn minimal_scenario_gets_activemq_defaults() {
             messages: 10,
             arrival: Arrival::Exponential { rate: 1000.0 },
             start_at: SimDuration::ZERO,
-            persistent: true,
+            send: Default::default(),
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);
@@ -1761,7 +1761,7 @@ fn topic_subscribers_get_the_client_default_prefetch_of_their_kind() {
 fn queues_keep_their_defaults_and_reject_topic_settings() {
     let q = ok(MINIMAL);
     assert_eq!(q.scenario.consumers[0].subscription, None);
-    assert!(q.scenario.producers[0].persistent);
+    assert!(q.scenario.producers[0].send.persistent);
     assert_err(
         &with_consumers("  - {subscription: durable}\n"),
         5,

@@ -29,6 +29,10 @@ use crate::model::config::{
     TopicPolicy,
 };
 
+mod send;
+#[cfg(test)]
+mod send_tests;
+
 type R<T> = Result<T, ScenarioError>;
 
 /// Validates a raw document (see the module documentation of `raw` for how a sweep patches it
@@ -509,7 +513,7 @@ impl Ctx<'_> {
             } else {
                 "p".to_string()
             };
-            producers.push(self.producer(&p.value, &p.referenced, default_name)?);
+            producers.push(self.producer(&p.value, &p.referenced, default_name, broker.flavor)?);
         }
         self.unique_names(
             "producer",
@@ -673,12 +677,29 @@ impl Ctx<'_> {
             Some(d) => self.destination(&d.value)?,
             None => DestinationConfig::Queue,
         };
+        let crash = match &b.crash {
+            Some(c) if destination.is_topic() => {
+                return Err(self.err(
+                    &c.referenced,
+                    "a broker crash is modelled for a queue destination only",
+                    "`destination: { kind: queue }`, or no `crash:` on a topic",
+                ));
+            }
+            Some(c) => Some(self.broker_crash(c)?),
+            None => None,
+        };
+        let persist_jms_redelivered = match &b.persist_jms_redelivered {
+            Some(f) => self.flag("persist_jms_redelivered", f)?,
+            None => false,
+        };
         Ok(BrokerConfig {
             flavor,
             redelivery,
             use_prefetch_extension,
             slow_consumer,
             destination,
+            crash,
+            persist_jms_redelivered,
         })
     }
 
@@ -838,7 +859,13 @@ impl Ctx<'_> {
         })
     }
 
-    fn producer(&self, p: &RawProducer, at: &Location, default_name: String) -> R<ProducerConfig> {
+    fn producer(
+        &self,
+        p: &RawProducer,
+        at: &Location,
+        default_name: String,
+        flavor: BrokerFlavor,
+    ) -> R<ProducerConfig> {
         let name = match &p.name {
             Some(n) => self.name("producer name", n)?,
             None => default_name,
@@ -857,16 +884,13 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &p.start_at)?
             .unwrap_or(SimDuration::ZERO);
-        let persistent = match &p.persistent {
-            Some(f) => self.flag("persistent", f)?,
-            None => true,
-        };
+        let send = self.send_config(p, at, &name, flavor)?;
         Ok(ProducerConfig {
             name,
             messages,
             arrival,
             start_at,
-            persistent,
+            send,
         })
     }
 
@@ -1006,6 +1030,10 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &c.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let idempotent = match &c.idempotent {
+            Some(i) => Some(self.idempotent(&i.value)?),
+            None => None,
+        };
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1117,6 +1145,7 @@ impl Ctx<'_> {
             crash,
             start_at,
             subscription,
+            idempotent,
         })
     }
 

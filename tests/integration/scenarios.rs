@@ -340,3 +340,60 @@ fn topic_pending_limit_dead_letters_persistent_and_drops_non_persistent_copies()
     assert_eq!((s.produced, s.copies, s.discarded), (20, 20, 13));
     assert_eq!(fates(&s), (20, 7, 7, 0, 5, 8, 0));
 }
+
+#[test]
+fn producer_retry_duplicates_are_counted_at_the_source() {
+    let s = run_file("producer-retry-duplicates.yaml").summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.attempts, send.failed, send.confirmed),
+        (10, 20, 10, 0)
+    );
+    assert_eq!((send.duplicates, send.lost_at_send), (10, 0));
+    assert_eq!(fates(&s), (20, 20, 20, 0, 0, 0, 0));
+}
+
+#[test]
+fn broker_crash_loses_the_non_persistent_messages_it_held() {
+    let s = run_file("broker-crash-nonpersistent-loss.yaml").summary;
+    let send = &s.send;
+    assert_eq!((send.sent, send.confirmed, send.unconfirmed), (20, 10, 10));
+    assert_eq!(send.lost_at_send, 0);
+    assert_eq!(fates(&s), (20, 16, 16, 0, 4, 0, 0));
+}
+
+#[test]
+fn broker_crash_redelivers_unacked_persistent_messages_without_the_flag() {
+    let s = run_file("broker-crash-persistent-redelivery.yaml").summary;
+    assert_eq!(fates(&s), (8, 11, 8, 3, 0, 0, 0));
+    assert_eq!((s.redelivered, s.send.confirmed), (0, 8));
+}
+
+#[test]
+fn async_sends_during_a_broker_outage_are_lost_at_the_source() {
+    let s = run_file("producer-async-send-broker-outage.yaml").summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.confirmed, send.failed, send.unconfirmed),
+        (12, 4, 2, 6)
+    );
+    assert_eq!(send.lost_at_send, 2);
+    assert_eq!(fates(&s), (8, 6, 6, 0, 2, 0, 0));
+}
+
+#[test]
+fn idempotent_consumer_suppresses_the_redelivered_side_effect() {
+    let s = run_file("idempotent-consumer.yaml").summary;
+    assert_eq!(fates(&s), (100, 100, 100, 0, 0, 0, 0));
+    assert_eq!((s.duplicates_suppressed, s.redelivered), (1, 10));
+}
+
+#[test]
+fn failover_hides_a_broker_outage_from_a_sync_producer() {
+    let s = run_file("producer-failover-broker-outage.yaml").summary;
+    let send = &s.send;
+    assert_eq!((send.sent, send.confirmed, send.failed), (6, 6, 0));
+    assert_eq!((send.duplicates, send.lost_at_send), (0, 0));
+    assert_eq!(send.attempts, 19);
+    assert_eq!(fates(&s), (6, 6, 6, 0, 0, 0, 0));
+}

@@ -135,6 +135,11 @@ impl Queue {
         self.pending.len() + self.redelivered_waiting.len()
     }
 
+    /// Subscriptions ever made (the next subscription's id).
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+
     /// Largest number of unacknowledged messages subscription `id` ever held.
     pub fn peak_dispatched(&self, id: SubscriptionId) -> usize {
         self.peak_dispatched.get(id).copied().unwrap_or(0)
@@ -203,6 +208,44 @@ impl Queue {
         }
         self.dispatch(effects);
         taken
+    }
+
+    /// The broker process died and a new one recovered the store (A11.4): every
+    /// subscription is gone, and the messages that survive (`survives`: persistent ones,
+    /// KahaDB having synced each journal write) wait again in store (sequence) order. The
+    /// redelivery counter lives in memory: the store keeps the message as sent (counter 0),
+    /// so by default a message that was dispatched and not acknowledged comes back with
+    /// JMSRedelivered=false. With `persist_redelivered` (`persistJMSRedelivered`) the broker
+    /// rewrote the stored message with counter 1 before its first dispatch
+    /// (`RegionBroker.preProcessDispatch`), so every message ever dispatched comes back with
+    /// counter 1. Returns the ids of the messages lost with the process (non-persistent).
+    pub fn recover_after_crash(
+        &mut self,
+        survives: impl Fn(&MessageRef) -> bool,
+        persist_redelivered: bool,
+    ) -> Vec<MessageId> {
+        let mut held: Vec<(MessageRef, bool)> = Vec::new();
+        held.extend(
+            self.pending
+                .drain(..)
+                .map(|m| (m, m.redelivery_counter > 0)),
+        );
+        held.extend(self.redelivered_waiting.drain(..).map(|m| (m, true)));
+        for sub in self.subscriptions.iter_mut().filter_map(Option::take) {
+            held.extend(sub.dispatched.into_iter().map(|m| (m, true)));
+        }
+        self.consumer_list.clear();
+        held.sort_by_key(|(m, _)| m.id);
+        let mut lost = Vec::new();
+        for (mut m, dispatched) in held {
+            if survives(&m) {
+                m.redelivery_counter = u32::from(persist_redelivered && dispatched);
+                self.pending.push_back(m);
+            } else {
+                lost.push(m.id);
+            }
+        }
+        lost
     }
 
     /// `PrefetchSubscription.pullMessage` for a prefetch-0 consumer's `receive()`: the

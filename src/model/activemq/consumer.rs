@@ -151,6 +151,9 @@ pub struct Consumer {
     /// Successful processings since the instance was created (crash point counting).
     processed_total: u64,
     crash_fired: bool,
+    /// A listener call still running on a connection the broker lost (generation, message,
+    /// fails, started): it completes, its side effect happens, its ack goes nowhere.
+    orphan: Option<(u32, MessageRef, bool, SimTime)>,
 
     pub stats: ConsumerStats,
 }
@@ -222,6 +225,7 @@ impl Consumer {
             deliveries_total: 0,
             processed_total: 0,
             crash_fired: false,
+            orphan: None,
             stats: ConsumerStats::default(),
         }
     }
@@ -761,6 +765,20 @@ impl Consumer {
 
     /// `onMessage` returned (or threw), or the processing after `receive()` finished.
     pub fn on_processing_end(&mut self, ctx: &mut Ctx, generation: u32) {
+        if let Some((g, message, fails, started)) = self.orphan
+            && g == generation
+            && !self.is_current(generation)
+        {
+            self.orphan = None;
+            self.stats.busy += ctx.now - started;
+            if !fails {
+                let completion = ctx.record_processed(self.index, &message);
+                self.stats.processed += u64::from(completion.counted);
+                self.stats.duplicates += u64::from(completion.duplicate);
+                self.trace(ctx, TraceKind::Processed, Some(&message));
+            }
+            return;
+        }
         if !self.is_current(generation) {
             return;
         }
@@ -779,10 +797,9 @@ impl Consumer {
             self.on_failure(ctx, message);
         } else {
             self.processed_total += 1;
-            self.stats.processed += 1;
-            if ctx.record_processed(&message) {
-                self.stats.duplicates += 1;
-            }
+            let completion = ctx.record_processed(self.index, &message);
+            self.stats.processed += u64::from(completion.counted);
+            self.stats.duplicates += u64::from(completion.duplicate);
             self.trace(ctx, TraceKind::Processed, Some(&message));
             if self.pending_crash() == Some(CrashPoint::AfterProcessed(self.processed_total)) {
                 self.crash(ctx);
@@ -892,6 +909,40 @@ impl Consumer {
         if due && !self.crash_fired {
             self.crash(ctx);
         }
+    }
+
+    /// The broker died under this client's connection (A11.4): the session and its buffers
+    /// are gone and the broker will not hear about it (it is down). A processing in progress
+    /// runs to its end — its side effect happens — but its ack has no connection to go to.
+    /// The client reconnects with a new consumer at `reconnect_at`.
+    pub fn lose_connection(&mut self, ctx: &mut Ctx, reconnect_at: SimTime) {
+        if !self.alive {
+            return;
+        }
+        if let AppState::Processing {
+            message,
+            fails,
+            started,
+        } = self.app
+        {
+            self.orphan = Some((self.generation, message, fails, started));
+        }
+        self.trace(ctx, TraceKind::ConnectionDropped, None);
+        self.alive = false;
+        self.running = false;
+        self.app = AppState::Idle;
+        self.inbound.clear();
+        self.wake_at = None;
+        self.unconsumed.clear();
+        self.redelivery_pending.clear();
+        self.delivered.clear();
+        self.pending_ack = None;
+        ctx.schedule(
+            reconnect_at,
+            Event::ConsumerStarts {
+                consumer: self.index,
+            },
+        );
     }
 
     /// The process dies (SIGKILL): all client state is gone, nothing more is sent, and the

@@ -83,7 +83,7 @@ fn scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
             messages,
             arrival: Arrival::Burst,
             start_at: SimDuration::ZERO,
-            persistent: true,
+            send: Default::default(),
         }],
         consumers,
     }
@@ -1926,7 +1926,7 @@ mod properties {
             for (c, d) in s.consumers.iter_mut().zip(durable) {
                 c.subscription = Some(if d { SubscriptionKind::Durable } else { SubscriptionKind::NonDurable });
             }
-            s.producers[0].persistent = persistent;
+            s.producers[0].send = crate::model::config::SendConfig::activemq(persistent);
             let mut trace: Vec<TraceRecord> = Vec::new();
             let out = run(&s, Some(&mut trace));
             prop_assert!(out.is_ok(), "run failed: {:?}", out.err());

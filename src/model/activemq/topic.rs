@@ -912,7 +912,7 @@ mod tests {
                 messages,
                 arrival: Arrival::Burst,
                 start_at: SimDuration::from_millis(1),
-                persistent: true,
+                send: Default::default(),
             }],
             consumers,
         }
