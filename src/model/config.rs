@@ -100,12 +100,52 @@ impl Default for BrokerConfig {
     }
 }
 
-/// `PolicyEntry.slowConsumerStrategy`. Only the default (none, A8.1) is modelled so far.
+/// `PolicyEntry.slowConsumerStrategy` (semantics.md A8; default none, A8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SlowConsumerStrategy {
     #[default]
     None,
+    /// `AbortSlowConsumerStrategy` (A8.3). On a queue it never acts: see
+    /// `model::activemq::slow_consumer`.
+    Abort(AbortSlowConsumer),
+    /// `AbortSlowAckConsumerStrategy` (A8.4): the same abort rule, fed by the time since each
+    /// subscription's last consuming ack.
+    AbortSlowAck {
+        abort: AbortSlowConsumer,
+        /// `maxTimeSinceLastAck` (default 30 s); `None` is the real `-1` (checks do nothing).
+        max_time_since_last_ack: Option<SimDuration>,
+        /// `ignoreIdleConsumers` (default true): skip subscriptions with nothing dispatched.
+        ignore_idle_consumers: bool,
+    },
 }
+
+/// The settings `AbortSlowConsumerStrategy` and its subclass share, with their defaults (A8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortSlowConsumer {
+    /// `maxSlowCount` (default −1 = `None`, off).
+    pub max_slow_count: Option<u64>,
+    /// `maxSlowDuration` (default 30 s); `None` is the real `-1` (off).
+    pub max_slow_duration: Option<SimDuration>,
+    /// `checkPeriod` (default 30 s).
+    pub check_period: SimDuration,
+    /// `abortConnection` (default false): fail the whole connection instead of closing the
+    /// consumer.
+    pub abort_connection: bool,
+}
+
+impl Default for AbortSlowConsumer {
+    fn default() -> Self {
+        Self {
+            max_slow_count: None,
+            max_slow_duration: Some(SimDuration::from_secs(30)),
+            check_period: SimDuration::from_secs(30),
+            abort_connection: false,
+        }
+    }
+}
+
+/// `AbortSlowAckConsumerStrategy.maxTimeSinceLastAck` default (A8.4).
+pub const DEFAULT_MAX_TIME_SINCE_LAST_ACK: SimDuration = SimDuration::from_secs(30);
 
 /// ActiveMQ's client-side `RedeliveryPolicy` (semantics.md A3.1), with its defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -6,6 +6,7 @@ use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, j
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
 use crate::model::activemq::consumer::{BacklogView, Consumer};
+use crate::model::activemq::slow_consumer::SlowConsumerMonitor;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::ledger::{self, MessageLedger};
@@ -26,6 +27,11 @@ pub enum BrokerCommand {
     },
     /// The TCP connection closed under a dead process.
     ConnectionDropped,
+    /// `RemoveInfo` of a consumer the client closed, with its `lastDeliveredSequenceId`
+    /// (A5.3).
+    RemoveConsumer {
+        last_delivered: Option<MessageId>,
+    },
 }
 
 /// Everything that can happen.
@@ -75,13 +81,29 @@ pub enum Event {
         consumer: usize,
         generation: Option<u32>,
     },
+    /// A run of the configured slow-consumer strategy's periodic task (A8.3, A8.4).
+    SlowConsumerCheck,
+    /// A slow-consumer abort reaches the client: `ConsumerControl(close)`, or the failure of
+    /// its connection with `abortConnection` (A8.3).
+    BrokerClosesConsumer {
+        consumer: usize,
+        generation: u32,
+        connection_failed: bool,
+    },
+    /// One second after an abort the broker removes the subscription itself, as if its
+    /// connection had dropped, in case the client did not answer (A8.3).
+    ForcedRemove {
+        subscription: SubscriptionId,
+    },
 }
 
 impl Event {
     /// The consumer instance this event is about, if any.
     fn consumer(&self) -> Option<usize> {
         match *self {
-            Event::MessageArrives { .. } => None,
+            Event::MessageArrives { .. }
+            | Event::SlowConsumerCheck
+            | Event::ForcedRemove { .. } => None,
             Event::ConsumerStarts { consumer }
             | Event::SubscriptionArrives { consumer, .. }
             | Event::InboundDue { consumer, .. }
@@ -89,6 +111,7 @@ impl Event {
             | Event::TransactionDone { consumer, .. }
             | Event::ProcessingEnds { consumer, .. }
             | Event::RedeliveryDue { consumer, .. }
+            | Event::BrokerClosesConsumer { consumer, .. }
             | Event::Crash { consumer, .. } => Some(consumer),
         }
     }
@@ -127,6 +150,10 @@ impl Event {
             // Commands already on the wire still reach the broker (a connection drop frees
             // messages); starts and crash.at can change who holds what.
             Event::ToBroker { .. } | Event::ConsumerStarts { .. } | Event::Crash { .. } => true,
+            // An abort or a removal hands the consumer's messages to the others.
+            Event::SlowConsumerCheck
+            | Event::BrokerClosesConsumer { .. }
+            | Event::ForcedRemove { .. } => true,
         }
     }
 }
@@ -142,6 +169,8 @@ pub struct Totals {
     pub acks: AckCounts,
     pub latency: LatencyHistogram,
     pub last_processed_at: SimTime,
+    /// Consumers aborted by a slow-consumer strategy (A8.3).
+    pub slow_consumer_aborts: u64,
 }
 
 /// What a model component may touch while it handles an event.
@@ -238,6 +267,8 @@ struct World<'t> {
     views: Vec<BacklogView>,
     /// Consumers the event being handled touched.
     touched: Vec<usize>,
+    /// The configured slow-consumer strategy, when it can abort anything (A8).
+    slow_consumers: Option<SlowConsumerMonitor>,
 }
 
 /// Where a run without `until` stops: 30 simulated days. Only a scenario that never settles
@@ -368,6 +399,11 @@ impl<'t> World<'t> {
                 );
             }
         }
+        let slow_consumers = SlowConsumerMonitor::new(&scenario.broker.slow_consumer);
+        if let Some(m) = &slow_consumers {
+            // The strategy's timer starts with the broker (A8.4).
+            events.push(SimTime::ZERO + m.check_period(), Event::SlowConsumerCheck);
+        }
         let capacity = usize::try_from(scenario.total_messages())
             .unwrap_or(usize::MAX)
             .min(1 << 26);
@@ -385,6 +421,7 @@ impl<'t> World<'t> {
             accounted_until: SimTime::ZERO,
             views: vec![BacklogView::default(); consumer_count],
             touched: Vec::new(),
+            slow_consumers,
         }
     }
 
@@ -472,6 +509,7 @@ impl<'t> World<'t> {
             effects,
             subscription_owner,
             touched,
+            slow_consumers,
             ..
         } = self;
         touched.extend(event.consumer());
@@ -520,6 +558,9 @@ impl<'t> World<'t> {
                     debug_assert_eq!(id, subscription_owner.len());
                     subscription_owner.push((consumer, generation));
                     c.subscriptions[generation as usize] = Some(id);
+                    if let Some(m) = slow_consumers {
+                        m.on_subscribed(id, ctx.now);
+                    }
                     ctx.trace(|t| TraceRecord {
                         consumer: Some(consumer),
                         ..TraceRecord::new(t, TraceKind::Subscribed)
@@ -538,6 +579,11 @@ impl<'t> World<'t> {
                 let Some(sub) = consumers[consumer].subscriptions[generation as usize] else {
                     return Ok(());
                 };
+                if queue.subscription(sub).is_none() && consumers[consumer].is_closed(generation) {
+                    // A command of a consumer the broker has already removed after an abort:
+                    // the real broker answers it with an exception and changes nothing.
+                    return Ok(());
+                }
                 broker_command(
                     &mut ctx,
                     queue,
@@ -547,6 +593,9 @@ impl<'t> World<'t> {
                     command,
                     effects,
                 )?;
+                if let Some(m) = slow_consumers {
+                    slow_consumer_sees_command(m, queue, sub, &command, ctx.now);
+                }
             }
             Event::TransactionDone {
                 consumer,
@@ -565,6 +614,40 @@ impl<'t> World<'t> {
                 consumer,
                 generation,
             } => consumers[consumer].on_crash(&mut ctx, generation),
+            Event::SlowConsumerCheck => {
+                if let Some(m) = slow_consumers {
+                    slow_consumer_check(&mut ctx, m, queue, consumers, subscription_owner, effects);
+                }
+            }
+            Event::BrokerClosesConsumer {
+                consumer,
+                generation,
+                connection_failed,
+            } => consumers[consumer].on_broker_close(&mut ctx, generation, connection_failed),
+            Event::ForcedRemove { subscription } => {
+                if queue.subscription(subscription).is_some() {
+                    let taken = queue.remove_subscription_on_connection_drop(subscription, effects);
+                    let consumer = subscription_owner[subscription].0;
+                    ctx.trace(|t| TraceRecord {
+                        consumer: Some(consumer),
+                        count: Some(taken as u32),
+                        ..TraceRecord::new(t, TraceKind::ConsumerRemoved)
+                    });
+                }
+                if let Some(m) = slow_consumers {
+                    m.on_removed(subscription);
+                }
+            }
+        }
+        if let Some(m) = slow_consumers {
+            for effect in effects.iter() {
+                if let BrokerEffect::Dispatched { subscription, .. } = *effect {
+                    let room = queue
+                        .subscription(subscription)
+                        .is_some_and(|s| !s.is_full());
+                    m.on_dispatch_pending(subscription, room);
+                }
+            }
         }
         apply_broker_effects(&mut ctx, effects, consumers, subscription_owner, touched);
         Ok(())
@@ -619,6 +702,7 @@ impl<'t> World<'t> {
             in_flight: census.in_flight,
             acks: totals.acks,
             stalled,
+            slow_consumer_aborts: totals.slow_consumer_aborts,
             idle_with_backlog_s: self
                 .consumers
                 .iter()
@@ -678,6 +762,7 @@ impl<'t> World<'t> {
                 idle_with_backlog_s: c.stats.idle_with_backlog.as_secs_f64(),
                 busy_s: c.stats.busy.as_secs_f64(),
                 crashes: c.stats.crashes,
+                aborted: c.stats.aborted,
             })
             .collect();
         Ok(RunOutcome {
@@ -738,9 +823,99 @@ fn broker_command(
                 ..TraceRecord::new(t, TraceKind::ConnectionDropped)
             });
         }
+        BrokerCommand::RemoveConsumer { last_delivered } => {
+            let taken = queue.remove_subscription_on_close(sub, last_delivered, effects);
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(index),
+                message: last_delivered,
+                count: Some(taken as u32),
+                ..TraceRecord::new(t, TraceKind::ConsumerRemoved)
+            });
+        }
     }
     Ok(())
 }
+
+/// What the slow-consumer strategy learns from a client command the broker just applied:
+/// consuming acks restart the subscription's last-ack clock, every matched ack runs
+/// `dispatchPending()` (clearing the slow flag if there is room), removals end tracking (A8).
+fn slow_consumer_sees_command(
+    monitor: &mut SlowConsumerMonitor,
+    queue: &Queue,
+    sub: SubscriptionId,
+    command: &BrokerCommand,
+    now: SimTime,
+) {
+    match command {
+        BrokerCommand::Ack(ack) => monitor.on_ack(sub, ack, now),
+        BrokerCommand::EndTransaction {
+            ack: Some(_),
+            commit: true,
+        } => monitor.acked(sub, now),
+        BrokerCommand::EndTransaction { .. } | BrokerCommand::Pull => {}
+        BrokerCommand::ConnectionDropped | BrokerCommand::RemoveConsumer { .. } => {
+            monitor.on_removed(sub);
+            return;
+        }
+    }
+    let room = queue.subscription(sub).is_some_and(|s| !s.is_full());
+    monitor.on_dispatch_pending(sub, room);
+}
+
+/// One run of the slow-consumer strategy's periodic task (A8.3, A8.4). Each abort sends
+/// `ConsumerControl(close)` to the client and schedules the broker's forced removal one second
+/// later; with `abortConnection` the broker fails the connection instead: the subscription goes
+/// at once, as on a connection drop (A5.2), and the client learns of it one latency later.
+/// The task reschedules itself while anything can still happen.
+fn slow_consumer_check(
+    ctx: &mut Ctx,
+    monitor: &mut SlowConsumerMonitor,
+    queue: &mut Queue,
+    consumers: &mut [Consumer],
+    subscription_owner: &[(usize, u32)],
+    effects: &mut Vec<BrokerEffect>,
+) {
+    let outcome = monitor.check(ctx.now, queue);
+    for sub in outcome.abort {
+        let (consumer, generation) = subscription_owner[sub];
+        ctx.totals.slow_consumer_aborts += 1;
+        ctx.trace(|t| TraceRecord {
+            consumer: Some(consumer),
+            ..TraceRecord::new(t, TraceKind::SlowConsumerAborted)
+        });
+        let connection_failed = monitor.abort_connection();
+        if connection_failed {
+            let taken = queue.remove_subscription_on_connection_drop(sub, effects);
+            monitor.on_removed(sub);
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(consumer),
+                count: Some(taken as u32),
+                ..TraceRecord::new(t, TraceKind::ConnectionDropped)
+            });
+        } else {
+            ctx.schedule(
+                ctx.now + FORCED_REMOVE_DELAY,
+                Event::ForcedRemove { subscription: sub },
+            );
+        }
+        let at = consumers[consumer].to_client.arrival(ctx.now);
+        ctx.schedule(
+            at,
+            Event::BrokerClosesConsumer {
+                consumer,
+                generation,
+                connection_failed,
+            },
+        );
+    }
+    if !ctx.events.is_empty() || !effects.is_empty() || monitor.may_abort(queue) {
+        ctx.schedule(ctx.now + monitor.check_period(), Event::SlowConsumerCheck);
+    }
+}
+
+/// `AbortSlowConsumerStrategy.abortSubscription`: the broker's own `RemoveInfo` follows the
+/// `ConsumerControl(close)` after 1000 ms (A8.3).
+const FORCED_REMOVE_DELAY: SimDuration = SimDuration::from_millis(1000);
 
 fn apply_ack(
     ctx: &mut Ctx,

@@ -42,6 +42,12 @@ pub enum TraceKind {
     ConnectionDropped,
     /// A consumer process started (first start or restart).
     Started,
+    /// A slow-consumer strategy aborted a consumer (A8.3): `ConsumerControl(close)` sent, or
+    /// its connection failed with `abortConnection`.
+    SlowConsumerAborted,
+    /// The broker removed a closed consumer's subscription (`RemoveInfo`, A5.3) and took its
+    /// messages back.
+    ConsumerRemoved,
 }
 
 impl TraceKind {
@@ -64,6 +70,8 @@ impl TraceKind {
             TraceKind::Crashed => "crashed",
             TraceKind::ConnectionDropped => "connection_dropped",
             TraceKind::Started => "started",
+            TraceKind::SlowConsumerAborted => "slow_consumer_aborted",
+            TraceKind::ConsumerRemoved => "consumer_removed",
         }
     }
 }

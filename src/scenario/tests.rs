@@ -864,21 +864,64 @@ fn rocketmq_is_not_modelled_yet() {
 }
 
 #[test]
-fn slow_consumer_strategies_are_not_modelled_yet() {
-    assert_err(
-        &format!(
-            "broker:\n  slow_consumer: {{strategy: abort, max_slow_duration: 30s}}\n{MINIMAL}"
+fn slow_consumer_strategies_take_activemq_defaults() {
+    use crate::model::config::{AbortSlowConsumer, SlowConsumerStrategy};
+    let strategy = |text: &str| {
+        ok(&format!("broker:\n  slow_consumer: {text}\n{MINIMAL}"))
+            .scenario
+            .broker
+            .slow_consumer
+    };
+    let defaults = AbortSlowConsumer {
+        max_slow_count: None,
+        max_slow_duration: Some(SimDuration::from_secs(30)),
+        check_period: SimDuration::from_secs(30),
+        abort_connection: false,
+    };
+    assert_eq!(
+        strategy("{strategy: abort_slow_ack}"),
+        SlowConsumerStrategy::AbortSlowAck {
+            abort: defaults,
+            max_time_since_last_ack: Some(SimDuration::from_secs(30)),
+            ignore_idle_consumers: true,
+        }
+    );
+    assert_eq!(
+        strategy(
+            "{strategy: abort_slow_ack, max_slow_count: 3, max_slow_duration: -1, check_period: 5s, abort_connection: true, max_time_since_last_ack: 10s, ignore_idle_consumers: false}"
         ),
-        2,
-        29,
-        &["`abort` (AbortSlowConsumerStrategy) is not modelled yet"],
+        SlowConsumerStrategy::AbortSlowAck {
+            abort: AbortSlowConsumer {
+                max_slow_count: Some(3),
+                max_slow_duration: None,
+                check_period: SimDuration::from_secs(5),
+                abort_connection: true,
+            },
+            max_time_since_last_ack: Some(SimDuration::from_secs(10)),
+            ignore_idle_consumers: false,
+        }
     );
-    assert_err(
-        &format!("broker:\n  slow_consumer:\n    strategy: abort_slow_ack\n{MINIMAL}"),
-        3,
-        15,
-        &["AbortSlowAckConsumerStrategy"],
+    assert_eq!(
+        strategy("{strategy: abort, max_slow_count: -1}"),
+        SlowConsumerStrategy::Abort(defaults)
     );
+}
+
+#[test]
+fn slow_consumer_abort_on_a_queue_warns() {
+    let w = warnings(&format!(
+        "broker:\n  slow_consumer: {{strategy: abort}}\n{MINIMAL}"
+    ));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].message.contains("never aborts a queue consumer"),
+        "{w:?}"
+    );
+    assert_eq!((w[0].line, w[0].column), (Some(2), Some(29)));
+}
+
+#[test]
+fn slow_consumer_errors() {
     assert_err(
         &format!("broker:\n  slow_consumer: sometimes\n{MINIMAL}"),
         2,
@@ -892,6 +935,31 @@ fn slow_consumer_strategies_are_not_modelled_yet() {
         2,
         36,
         &["unknown field `max_slow_durration`", "`max_slow_duration`"],
+    );
+    assert_err(
+        &format!(
+            "broker:\n  slow_consumer: {{strategy: abort, max_time_since_last_ack: 1s}}\n{MINIMAL}"
+        ),
+        2,
+        61,
+        &["`max_time_since_last_ack` belongs to AbortSlowAckConsumerStrategy"],
+    );
+    assert_err(
+        &format!(
+            "broker:\n  slow_consumer: {{strategy: abort_slow_ack, check_period: 0}}\n{MINIMAL}"
+        ),
+        2,
+        59,
+        &["check_period 0", "a positive duration"],
+    );
+    assert_err(
+        &format!("broker:\n  slow_consumer: {{strategy: slowest}}\n{MINIMAL}"),
+        2,
+        29,
+        &[
+            "unknown slow_consumer strategy `slowest`",
+            "`abort_slow_ack`",
+        ],
     );
 }
 

@@ -17,10 +17,11 @@ use super::raw::{
 use super::{GridValue, LoadedScenario, SweepSpec, Warning};
 use crate::engine::SimDuration;
 use crate::model::config::{
-    AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig, CrashPoint,
-    DEFAULT_OPTIMIZE_ACK_TIMEOUT, DEFAULT_QUEUE_PREFETCH, DeliveryMode, DurationDist,
-    FailureConfig, FailureHandling, MAX_CONSUMER_INSTANCES, MAX_MESSAGES, MAX_PREFETCH,
-    NetworkConfig, ProducerConfig, RedeliveryPolicy, Scenario, SlowConsumerStrategy,
+    AbortSlowConsumer, AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig,
+    CrashPoint, DEFAULT_MAX_TIME_SINCE_LAST_ACK, DEFAULT_OPTIMIZE_ACK_TIMEOUT,
+    DEFAULT_QUEUE_PREFETCH, DeliveryMode, DurationDist, FailureConfig, FailureHandling,
+    MAX_CONSUMER_INSTANCES, MAX_MESSAGES, MAX_PREFETCH, NetworkConfig, ProducerConfig,
+    RedeliveryPolicy, Scenario, SlowConsumerStrategy,
 };
 
 type R<T> = Result<T, ScenarioError>;
@@ -658,8 +659,8 @@ impl Ctx<'_> {
         })
     }
 
-    fn slow_consumer(&self, f: &Spanned<ScalarOr<RawSlowConsumer>>) -> R<SlowConsumerStrategy> {
-        const EXPECTED: &str = "`none` (the only strategy modelled so far)";
+    fn slow_consumer(&mut self, f: &Spanned<ScalarOr<RawSlowConsumer>>) -> R<SlowConsumerStrategy> {
+        const EXPECTED: &str = "`none`, or a mapping `{strategy: abort | abort_slow_ack, ...}`";
         match &f.value {
             ScalarOr::Scalar(Scalar::Null) => Ok(SlowConsumerStrategy::None),
             ScalarOr::Scalar(Scalar::Str(s)) if s.trim().eq_ignore_ascii_case("none") => {
@@ -668,7 +669,7 @@ impl Ctx<'_> {
             ScalarOr::Scalar(s) => Err(self.err(
                 &f.referenced,
                 format!("unknown slow_consumer `{s}`"),
-                format!("{EXPECTED}, or a mapping `{{strategy: abort | abort_slow_ack, ...}}`"),
+                EXPECTED,
             )),
             ScalarOr::Map(m) => {
                 let strategy = self.required(
@@ -677,27 +678,116 @@ impl Ctx<'_> {
                     "slow_consumer mapping without `strategy`",
                     "`strategy:` one of `none`, `abort`, `abort_slow_ack`",
                 )?;
+                #[derive(Clone, Copy, PartialEq)]
+                enum Which {
+                    None,
+                    Abort,
+                    AbortSlowAck,
+                }
                 let which = self.word(
                     "slow_consumer strategy",
                     strategy,
                     &[
-                        ("none", ""),
-                        ("abort", "AbortSlowConsumerStrategy"),
-                        ("abort_slow_ack", "AbortSlowAckConsumerStrategy"),
+                        ("none", Which::None),
+                        ("abort", Which::Abort),
+                        ("abort_slow_ack", Which::AbortSlowAck),
                     ],
                 )?;
-                if which.is_empty() {
+                if which != Which::AbortSlowAck {
+                    for (key, set) in [
+                        (
+                            "max_time_since_last_ack",
+                            m.max_time_since_last_ack.as_ref().map(|f| f.referenced),
+                        ),
+                        (
+                            "ignore_idle_consumers",
+                            m.ignore_idle_consumers.as_ref().map(|f| f.referenced),
+                        ),
+                    ] {
+                        if let Some(loc) = set {
+                            return Err(self.err(
+                                &loc,
+                                format!(
+                                    "slow_consumer: `{key}` belongs to AbortSlowAckConsumerStrategy"
+                                ),
+                                "`strategy: abort_slow_ack` to use it",
+                            ));
+                        }
+                    }
+                }
+                if which == Which::None {
                     return Ok(SlowConsumerStrategy::None);
                 }
-                Err(self.err(
-                    &strategy.referenced,
-                    format!(
-                        "slow_consumer strategy `{}` ({which}) is not modelled yet (a later issue adds slow consumer strategies)",
-                        strategy.value.0
-                    ),
-                    EXPECTED,
-                ))
+                let d = AbortSlowConsumer::default();
+                let max_slow_count = match &m.max_slow_count {
+                    Some(c) => match self.int_in("max_slow_count", c, -1, i128::from(i64::MAX))? {
+                        n if n <= 0 => None,
+                        n => Some(n as u64),
+                    },
+                    None => d.max_slow_count,
+                };
+                let max_slow_duration = match &m.max_slow_duration {
+                    Some(f) => self.duration_or_off("max_slow_duration", f)?,
+                    None => d.max_slow_duration,
+                };
+                let check_period = match &m.check_period {
+                    Some(f) => {
+                        let p = self.duration("check_period", f)?;
+                        if p.is_zero() {
+                            return Err(self.err(
+                                &f.referenced,
+                                "check_period 0: java.util.Timer rejects a non-positive period",
+                                "a positive duration such as `30s`",
+                            ));
+                        }
+                        p
+                    }
+                    None => d.check_period,
+                };
+                let abort_connection = match &m.abort_connection {
+                    Some(f) => self.flag("abort_connection", f)?,
+                    None => d.abort_connection,
+                };
+                if let Some(f) = &m.ignore_network_consumers {
+                    // Validated for the user's sake; the model has no network consumers.
+                    self.flag("ignore_network_consumers", f)?;
+                }
+                let abort = AbortSlowConsumer {
+                    max_slow_count,
+                    max_slow_duration,
+                    check_period,
+                    abort_connection,
+                };
+                if which == Which::Abort {
+                    self.warn(
+                        &strategy.referenced,
+                        "slow_consumer strategy `abort` never aborts a queue consumer: AbortSlowConsumerStrategy acts on the subscription's slow flag, which PrefetchSubscription.dispatchPending raises only with messages pending in the subscription, and a queue never leaves any there (semantics.md A8.1, A8.3); `abort_slow_ack` (AbortSlowAckConsumerStrategy) does abort queue consumers".to_string(),
+                    );
+                    return Ok(SlowConsumerStrategy::Abort(abort));
+                }
+                let max_time_since_last_ack = match &m.max_time_since_last_ack {
+                    Some(f) => self.duration_or_off("max_time_since_last_ack", f)?,
+                    None => Some(DEFAULT_MAX_TIME_SINCE_LAST_ACK),
+                };
+                let ignore_idle_consumers = match &m.ignore_idle_consumers {
+                    Some(f) => self.flag("ignore_idle_consumers", f)?,
+                    None => true,
+                };
+                Ok(SlowConsumerStrategy::AbortSlowAck {
+                    abort,
+                    max_time_since_last_ack,
+                    ignore_idle_consumers,
+                })
             }
+        }
+    }
+
+    /// A duration where ActiveMQ's `-1` (any negative value) switches the rule off: `None`.
+    fn duration_or_off(&self, key: &str, f: &Spanned<Dur>) -> R<Option<SimDuration>> {
+        match &f.value.0 {
+            Scalar::Int(n) if *n < 0 => Ok(None),
+            Scalar::Float(x) if *x < 0.0 => Ok(None),
+            _ => self.duration(key, f).map(Some),
         }
     }
 

@@ -302,3 +302,32 @@ fn client_ack_stalls_sweep_stalls_exactly_where_ack_every_exceeds_prefetch() {
         }
     }
 }
+
+#[test]
+fn slow_consumer_abort_hands_the_stuck_consumers_prefetch_to_the_other() {
+    let out = run_file("slow-consumer-abort.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (20, 20, 20, 0, 0, 0, 0));
+    assert_eq!(s.redelivered, 0);
+    assert_eq!((s.acks.standard, s.acks.total()), (20, 20));
+    assert_eq!(s.slow_consumer_aborts, 1);
+    let stuck = consumer(&out, "stuck-0");
+    assert_eq!((stuck.processed, stuck.aborted), (1, 1));
+    assert_eq!(consumer(&out, "worker-0").processed, 19);
+    assert_eq!(consumer(&out, "worker-0").aborted, 0);
+    assert!(close(s.makespan_s, 101.0002, 1e-9), "{}", s.makespan_s);
+    assert!(close(s.end_s, 120.0, 1e-9), "{}", s.end_s);
+}
+
+#[test]
+fn slow_ack_consumer_abort_ignores_delivered_acks_and_redelivers_everything() {
+    let out = run_file("slow-ack-consumer-abort.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (50, 100, 50, 50, 0, 0, 0));
+    assert_eq!(s.redelivered, 50);
+    assert_eq!((s.acks.delivered, s.acks.standard), (10, 50));
+    assert_eq!(s.slow_consumer_aborts, 1);
+    assert_eq!(consumer(&out, "lazy-0").aborted, 1);
+    assert_eq!(consumer(&out, "backup-0").processed, 50);
+    assert!(close(s.end_s, 90.0, 1e-9), "{}", s.end_s);
+}

@@ -203,6 +203,35 @@ impl Queue {
         taken
     }
 
+    /// `Queue.removeSubscription` after a clean `RemoveInfo` from the client (A5.3): messages
+    /// from the head of the dispatched list up to and including `last_delivered` (the last
+    /// one handed to the application) get `redeliveryCounter++`; the later, merely prefetched
+    /// ones do not; if `last_delivered` is not in the list, none do. All of them join the
+    /// redelivery list (A5.1). Returns how many messages were taken back.
+    pub fn remove_subscription_on_close(
+        &mut self,
+        id: SubscriptionId,
+        last_delivered: Option<MessageId>,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> usize {
+        let Some(sub) = self.subscriptions.get_mut(id).and_then(Option::take) else {
+            return 0;
+        };
+        self.consumer_list.retain(|&s| s != id);
+        let delivered_up_to = last_delivered
+            .and_then(|last| sub.dispatched.iter().position(|m| m.id == last))
+            .map_or(0, |pos| pos + 1);
+        let taken = sub.dispatched.len();
+        for (i, mut m) in sub.dispatched.into_iter().enumerate() {
+            if i < delivered_up_to {
+                m.redelivery_counter += 1;
+            }
+            self.redelivered_waiting.push_back(m);
+        }
+        self.dispatch(effects);
+        taken
+    }
+
     /// `PrefetchSubscription.pullMessage` for a prefetch-0 consumer's `receive()`: the
     /// extension is set to the pull quantity (1) and a waiting message, if any, is dispatched;
     /// with no timeout the pull stays armed until one arrives (A1.5).
@@ -580,6 +609,49 @@ mod tests {
             .collect();
         assert_eq!(dispatched.len(), 1);
         assert_eq!((dispatched[0].id, dispatched[0].redelivery_counter), (1, 1));
+    }
+
+    #[test]
+    fn a5_3_clean_close_increments_only_up_to_the_last_delivered() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let a = q.add_subscription(0, 3, &mut fx);
+        for i in 1..=3 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        // a handed 1 and 2 to its application; 3 was only prefetched.
+        assert_eq!(q.remove_subscription_on_close(a, Some(2), &mut fx), 3);
+        fx.clear();
+        let b = q.add_subscription(1, 5, &mut fx);
+        let counters: Vec<(MessageId, u32)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched { message, .. } => {
+                    Some((message.id, message.redelivery_counter))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(counters, vec![(1, 1), (2, 1), (3, 0)]);
+        assert!(q.subscription(b).is_some());
+        // A last-delivered id that is not in the list increments nothing.
+        let mut q = Queue::new(true);
+        let c = q.add_subscription(0, 2, &mut fx);
+        q.enqueue(msg(1), &mut fx);
+        q.remove_subscription_on_close(c, Some(9), &mut fx);
+        fx.clear();
+        q.add_subscription(1, 2, &mut fx);
+        assert!(matches!(
+            fx[..],
+            [BrokerEffect::Dispatched {
+                message: MessageRef {
+                    id: 1,
+                    redelivery_counter: 0,
+                    ..
+                },
+                ..
+            }]
+        ));
     }
 
     #[test]

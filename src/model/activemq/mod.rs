@@ -5,6 +5,7 @@ pub mod ack;
 pub mod broker;
 pub mod consumer;
 mod redelivery;
+pub mod slow_consumer;
 
 #[cfg(test)]
 mod tests;
