@@ -256,6 +256,11 @@ pub struct ConsumerConfig {
     pub failures: FailureConfig,
     pub crash: Option<CrashConfig>,
     pub start_at: SimDuration,
+    /// `consumer.priority` (0..=127, default 0): higher-priority consumers are asked first
+    /// (A7.3).
+    pub priority: u8,
+    /// `consumer.exclusive` (default false): one exclusive consumer gets every message (A7.5).
+    pub exclusive: bool,
 }
 
 impl ConsumerConfig {
@@ -275,6 +280,8 @@ impl ConsumerConfig {
             failures: FailureConfig::default(),
             crash: None,
             start_at: SimDuration::ZERO,
+            priority: 0,
+            exclusive: false,
         }
     }
 }

@@ -554,7 +554,8 @@ impl<'t> World<'t> {
             } => {
                 let c = &mut consumers[consumer];
                 if c.subscriptions[generation as usize].is_none() {
-                    let id = queue.add_subscription(consumer, c.prefetch, effects);
+                    let id =
+                        queue.add_subscription_with(consumer, c.prefetch, c.dispatch_info, effects);
                     debug_assert_eq!(id, subscription_owner.len());
                     subscription_owner.push((consumer, generation));
                     c.subscriptions[generation as usize] = Some(id);

@@ -258,6 +258,12 @@ fn consumer(c: &ConsumerConfig) -> String {
     if !c.start_at.is_zero() {
         parts.push(format!("starts at {}", c.start_at));
     }
+    if c.priority != 0 {
+        parts.push(format!("priority {}", c.priority));
+    }
+    if c.exclusive {
+        parts.push("exclusive".to_string());
+    }
     format!("{instances}: {}", parts.join(", "))
 }
 

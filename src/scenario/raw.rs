@@ -340,6 +340,8 @@ pub(crate) struct RawConsumer {
     pub failures: Field<RawFailures>,
     pub crash: Field<RawCrash>,
     pub start_at: Field<Dur>,
+    pub priority: Field<Num>,
+    pub exclusive: Field<Flag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -534,7 +536,7 @@ mapping_slots! {
     RawProducer { name, messages, arrival, start_at }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
-        ack_every, commit_every, processing, failures, crash, start_at,
+        ack_every, commit_every, processing, failures, crash, start_at, priority, exclusive,
     }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }

@@ -16,6 +16,7 @@ use super::raw::{
 };
 use super::{GridValue, LoadedScenario, SweepSpec, Warning};
 use crate::engine::SimDuration;
+use crate::model::activemq::dispatch_selector::MAX_CONSUMER_PRIORITY;
 use crate::model::config::{
     AbortSlowConsumer, AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig,
     CrashPoint, DEFAULT_MAX_TIME_SINCE_LAST_ACK, DEFAULT_OPTIMIZE_ACK_TIMEOUT,
@@ -993,6 +994,14 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &c.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let priority = match &c.priority {
+            Some(p) => self.int_in("priority", p, 0, i128::from(MAX_CONSUMER_PRIORITY))? as u8,
+            None => 0,
+        };
+        let exclusive = match &c.exclusive {
+            Some(f) => self.flag("exclusive", f)?,
+            None => false,
+        };
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1103,6 +1112,8 @@ impl Ctx<'_> {
             failures,
             crash,
             start_at,
+            priority,
+            exclusive,
         })
     }
 

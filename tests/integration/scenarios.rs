@@ -331,3 +331,24 @@ fn slow_ack_consumer_abort_ignores_delivered_acks_and_redelivers_everything() {
     assert_eq!(consumer(&out, "backup-0").processed, 50);
     assert!(close(s.end_s, 90.0, 1e-9), "{}", s.end_s);
 }
+
+#[test]
+fn priority_dispatch_fills_the_higher_priority_consumer_first() {
+    let out = run_file("priority-dispatch.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (30, 30, 30, 0, 0, 0, 0));
+    assert_eq!(consumer(&out, "high-0").processed, 18);
+    assert_eq!(consumer(&out, "low-0").processed, 12);
+    assert!(close(s.makespan_s, 1.396, 1e-9), "{}", s.makespan_s);
+}
+
+#[test]
+fn exclusive_consumer_failover_hands_everything_to_the_standby() {
+    let out = run_file("exclusive-consumer-failover.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (30, 30, 30, 0, 0, 0, 0));
+    assert_eq!(s.redelivered, 10);
+    assert_eq!(consumer(&out, "primary-0").processed, 10);
+    assert_eq!(consumer(&out, "standby-0").processed, 20);
+    assert!(close(s.makespan_s, 1.305, 1e-9), "{}", s.makespan_s);
+}

@@ -6,6 +6,9 @@
 //! [`BrokerEffect`]s; it knows nothing about clients, networks or metrics.
 
 use crate::model::activemq::ack::{AckType, MessageAck};
+use crate::model::activemq::dispatch_selector::{
+    DispatchInfo, QueueDispatchSelector, add_to_consumer_list,
+};
 use crate::model::message::{MessageId, MessageRef};
 use std::collections::VecDeque;
 
@@ -51,15 +54,18 @@ pub struct PrefetchSubscription {
     pub extension: u32,
     /// Dispatched and not yet acknowledged, in dispatch order.
     pub dispatched: VecDeque<MessageRef>,
+    /// Consumer priority and exclusivity (A7.3, A7.5).
+    pub info: DispatchInfo,
 }
 
 impl PrefetchSubscription {
-    fn new(consumer: usize, prefetch: u32) -> Self {
+    fn new(consumer: usize, prefetch: u32, info: DispatchInfo) -> Self {
         Self {
             consumer,
             prefetch,
             extension: 0,
             dispatched: VecDeque::new(),
+            info,
         }
     }
 
@@ -114,6 +120,8 @@ pub struct Queue {
     peak_dispatched: Vec<usize>,
     /// `PolicyEntry.usePrefetchExtension`.
     use_prefetch_extension: bool,
+    /// The exclusive consumer, if any (A7.5).
+    selector: QueueDispatchSelector,
 }
 
 impl Queue {
@@ -125,6 +133,7 @@ impl Queue {
             consumer_list: Vec::new(),
             peak_dispatched: Vec::new(),
             use_prefetch_extension,
+            selector: QueueDispatchSelector::default(),
         }
     }
 
@@ -164,21 +173,51 @@ impl Queue {
         self.dispatch(effects);
     }
 
-    /// `Queue.addSubscription`: the consumer joins the end of the consumer list (all
-    /// consumers have the default priority 0, A7.3).
+    /// `Queue.addSubscription` for a consumer with the default priority 0, not exclusive:
+    /// it joins the end of the consumer list (A7.3).
     pub fn add_subscription(
         &mut self,
         consumer: usize,
         prefetch: u32,
         effects: &mut Vec<BrokerEffect>,
     ) -> SubscriptionId {
+        self.add_subscription_with(consumer, prefetch, DispatchInfo::default(), effects)
+    }
+
+    /// `Queue.addSubscription`: the consumer joins the end of its priority band (A7.3) and may
+    /// become the exclusive consumer (A7.5).
+    pub fn add_subscription_with(
+        &mut self,
+        consumer: usize,
+        prefetch: u32,
+        info: DispatchInfo,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> SubscriptionId {
         let id = self.subscriptions.len();
         self.subscriptions
-            .push(Some(PrefetchSubscription::new(consumer, prefetch)));
+            .push(Some(PrefetchSubscription::new(consumer, prefetch, info)));
         self.peak_dispatched.push(0);
-        self.consumer_list.push(id);
+        let subs = &self.subscriptions;
+        let priority_of = |s: SubscriptionId| subs[s].as_ref().map_or(0, |s| s.info.priority);
+        add_to_consumer_list(&mut self.consumer_list, id, priority_of);
+        self.selector.on_added(id, info, |s| Self::info_of(subs, s));
         self.dispatch(effects);
         id
+    }
+
+    fn info_of(subs: &[Option<PrefetchSubscription>], s: SubscriptionId) -> DispatchInfo {
+        subs[s].as_ref().map_or(DispatchInfo::default(), |s| s.info)
+    }
+
+    /// Takes subscription `id` out of the queue: off the consumer list, and the exclusive
+    /// role handed over if it had it (A7.5).
+    fn take_subscription(&mut self, id: SubscriptionId) -> Option<PrefetchSubscription> {
+        let sub = self.subscriptions.get_mut(id).and_then(Option::take)?;
+        self.consumer_list.retain(|&s| s != id);
+        let subs = &self.subscriptions;
+        self.selector
+            .on_removed(id, &self.consumer_list, |s| Self::info_of(subs, s));
+        Some(sub)
     }
 
     /// `Queue.removeSubscription` after a connection drop (`LAST_DELIVERED_UNKNOWN`, A5.2):
@@ -190,10 +229,9 @@ impl Queue {
         id: SubscriptionId,
         effects: &mut Vec<BrokerEffect>,
     ) -> usize {
-        let Some(sub) = self.subscriptions.get_mut(id).and_then(Option::take) else {
+        let Some(sub) = self.take_subscription(id) else {
             return 0;
         };
-        self.consumer_list.retain(|&s| s != id);
         let taken = sub.dispatched.len();
         for mut m in sub.dispatched {
             m.redelivery_counter += 1;
@@ -214,10 +252,9 @@ impl Queue {
         last_delivered: Option<MessageId>,
         effects: &mut Vec<BrokerEffect>,
     ) -> usize {
-        let Some(sub) = self.subscriptions.get_mut(id).and_then(Option::take) else {
+        let Some(sub) = self.take_subscription(id) else {
             return 0;
         };
-        self.consumer_list.retain(|&s| s != id);
         let delivered_up_to = last_delivered
             .and_then(|last| sub.dispatched.iter().position(|m| m.id == last))
             .map_or(0, |pos| pos + 1);
@@ -370,16 +407,18 @@ impl Queue {
     }
 
     /// `Queue.doActualDispatch` (A7): each waiting message, redeliveries first, goes to the
-    /// first consumer in the list that is not full; the receiver then moves to the end of the
-    /// list (round robin) when there is more than one consumer. Stops when every consumer is
-    /// full or nothing waits.
+    /// first consumer in the list that is not full and that the dispatch selector allows (the
+    /// exclusive consumer, if one exists, A7.5); the receiver then moves to the end of its
+    /// priority band (round robin, A7.4) when there is more than one consumer and it is not
+    /// the exclusive one. Stops when no consumer can take a message or nothing waits.
     fn dispatch(&mut self, effects: &mut Vec<BrokerEffect>) {
         while self.waiting() > 0 {
             let target = self.consumer_list.iter().position(|&s| {
-                !self.subscriptions[s]
-                    .as_ref()
-                    .expect("listed subscriptions are live")
-                    .is_full()
+                self.selector.can_select(s)
+                    && !self.subscriptions[s]
+                        .as_ref()
+                        .expect("listed subscriptions are live")
+                        .is_full()
             });
             let Some(pos) = target else { return };
             let message = self
@@ -400,9 +439,12 @@ impl Queue {
                 subscription: id,
                 message,
             });
-            if self.consumer_list.len() > 1 {
+            if self.consumer_list.len() > 1 && !self.selector.is_exclusive_consumer(id) {
                 let moved = self.consumer_list.remove(pos);
-                self.consumer_list.push(moved);
+                let subs = &self.subscriptions;
+                add_to_consumer_list(&mut self.consumer_list, moved, |s| {
+                    Self::info_of(subs, s).priority
+                });
             }
         }
     }

@@ -14,6 +14,7 @@
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::SubscriptionId;
+use crate::model::activemq::dispatch_selector::DispatchInfo;
 use crate::model::config::{
     AckMode, ConsumerConfig, CrashConfig, CrashPoint, DeliveryMode, FailureHandling, NetworkConfig,
     RedeliveryPolicy,
@@ -86,6 +87,8 @@ pub struct Consumer {
     ack_mode: AckMode,
     delivery: DeliveryMode,
     pub prefetch: u32,
+    /// What its `ConsumerInfo` tells the queue's dispatch (priority, exclusive; A7.3, A7.5).
+    pub dispatch_info: DispatchInfo,
     /// `optimizeAcknowledge` as MC computes it: the connection option AND an AUTO session.
     optimize_acknowledge: bool,
     optimize_ack_timeout: SimDuration,
@@ -183,6 +186,10 @@ impl Consumer {
             ack_mode: cfg.ack_mode,
             delivery: cfg.delivery,
             prefetch: cfg.prefetch,
+            dispatch_info: DispatchInfo {
+                priority: cfg.priority,
+                exclusive: cfg.exclusive,
+            },
             optimize_acknowledge: cfg.optimize_ack && cfg.ack_mode == AckMode::Auto,
             optimize_ack_timeout: cfg.optimize_ack_timeout,
             ack_every: cfg.ack_every,

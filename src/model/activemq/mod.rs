@@ -4,6 +4,7 @@
 pub mod ack;
 pub mod broker;
 pub mod consumer;
+pub mod dispatch_selector;
 mod redelivery;
 pub mod slow_consumer;
 
