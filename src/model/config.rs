@@ -181,6 +181,9 @@ pub struct ProducerConfig {
     pub arrival: Arrival,
     /// When the producer sends its first message (bursts send everything at this instant).
     pub start_at: SimDuration,
+    /// Message groups: the k-th message (from 0) gets `JMSXGroupID` number `k mod groups`
+    /// (1..=1024); `None` sets no group (A7.6).
+    pub groups: Option<u16>,
 }
 
 /// When a producer sends: the gaps between consecutive sends.

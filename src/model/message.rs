@@ -1,6 +1,7 @@
 //! Messages as the broker and clients hold them.
 
 use crate::engine::SimTime;
+use crate::model::activemq::groups::GroupId;
 
 /// The broker's sequence id of a message: 1, 2, 3 … in the order the broker accepted them.
 pub type MessageId = u32;
@@ -14,6 +15,8 @@ pub struct MessageRef {
     pub redelivery_counter: u32,
     /// When the producer sent it (the start of its end-to-end latency).
     pub sent_at: SimTime,
+    /// Its `JMSXGroupID`, if the producer sets one (A7.6).
+    pub group: Option<GroupId>,
 }
 
 impl MessageRef {

@@ -6,6 +6,7 @@ use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, j
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
 use crate::model::activemq::consumer::{BacklogView, Consumer};
+use crate::model::activemq::groups::GroupId;
 use crate::model::activemq::slow_consumer::SlowConsumerMonitor;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
@@ -244,6 +245,8 @@ pub struct RunOutcome {
 struct Producer {
     messages: u64,
     sent: u64,
+    /// Round-robin `JMSXGroupID`s (A7.6).
+    groups: Option<u16>,
     arrival: ArrivalSampler,
     rng: SimRng,
     link: Link,
@@ -269,6 +272,15 @@ struct World<'t> {
     touched: Vec<usize>,
     /// The configured slow-consumer strategy, when it can abort anything (A8).
     slow_consumers: Option<SlowConsumerMonitor>,
+}
+
+impl Producer {
+    /// The `JMSXGroupID` of the message about to be sent: groups in turn.
+    fn next_group(&self) -> Option<GroupId> {
+        self.groups
+            .filter(|&n| n > 0)
+            .map(|n| (self.sent % u64::from(n)) as GroupId)
+    }
 }
 
 /// Where a run without `until` stops: 30 simulated days. Only a scenario that never settles
@@ -344,6 +356,7 @@ impl<'t> World<'t> {
                 let mut producer = Producer {
                     messages: p.messages,
                     sent: 0,
+                    groups: p.groups,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
                     link: Link::new(
@@ -527,6 +540,7 @@ impl<'t> World<'t> {
                     id,
                     redelivery_counter: 0,
                     sent_at,
+                    group: producers[producer].next_group(),
                 };
                 ctx.trace(|t| TraceRecord {
                     message: Some(id),

@@ -471,6 +471,7 @@ mod tests {
                 messages: 200,
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
+                groups: None,
             }],
             consumers: vec![client],
         };

@@ -319,6 +319,7 @@ pub(crate) struct RawProducer {
     pub messages: Field<Num>,
     pub arrival: Field<ScalarOr<RawArrival>>,
     pub start_at: Field<Dur>,
+    pub groups: Field<Num>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -533,7 +534,7 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at }
+    RawProducer { name, messages, arrival, start_at, groups }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at, priority, exclusive,

@@ -89,6 +89,7 @@ fn minimal_scenario_gets_activemq_defaults() {
             messages: 10,
             arrival: Arrival::Exponential { rate: 1000.0 },
             start_at: SimDuration::ZERO,
+            groups: None,
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);
@@ -960,6 +961,32 @@ fn slow_consumer_errors() {
             "unknown slow_consumer strategy `slowest`",
             "`abort_slow_ack`",
         ],
+    );
+}
+
+#[test]
+fn consumer_priority_exclusive_and_producer_groups() {
+    let c = consumer(&with_consumers("  - {priority: 127, exclusive: true}\n"));
+    assert_eq!((c.priority, c.exclusive), (127, true));
+    let d = consumer(MINIMAL);
+    assert_eq!((d.priority, d.exclusive), (0, false));
+    let p = ok("name: t\nproducers:\n  - {messages: 10, groups: 1024}\nconsumers:\n  - {}\n")
+        .scenario
+        .producers[0]
+        .groups;
+    assert_eq!(p, Some(1024));
+    assert_eq!(ok(MINIMAL).scenario.producers[0].groups, None);
+    assert_err(
+        &with_consumers("  - {priority: 128}\n"),
+        5,
+        16,
+        &["priority 128 is out of range", "0..=127"],
+    );
+    assert_err(
+        "name: t\nproducers:\n  - {messages: 10, groups: 1025}\nconsumers:\n  - {}\n",
+        3,
+        28,
+        &["groups 1025 is out of range", "1..=1024"],
     );
 }
 

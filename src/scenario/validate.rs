@@ -17,6 +17,7 @@ use super::raw::{
 use super::{GridValue, LoadedScenario, SweepSpec, Warning};
 use crate::engine::SimDuration;
 use crate::model::activemq::dispatch_selector::MAX_CONSUMER_PRIORITY;
+use crate::model::activemq::groups::MAX_GROUPS;
 use crate::model::config::{
     AbortSlowConsumer, AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig,
     CrashPoint, DEFAULT_MAX_TIME_SINCE_LAST_ACK, DEFAULT_OPTIMIZE_ACK_TIMEOUT,
@@ -882,11 +883,16 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &p.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let groups = match &p.groups {
+            Some(g) => Some(self.int_in("groups", g, 1, i128::from(MAX_GROUPS))? as u16),
+            None => None,
+        };
         Ok(ProducerConfig {
             name,
             messages,
             arrival,
             start_at,
+            groups,
         })
     }
 

@@ -352,3 +352,15 @@ fn exclusive_consumer_failover_hands_everything_to_the_standby() {
     assert_eq!(consumer(&out, "standby-0").processed, 20);
     assert!(close(s.makespan_s, 1.305, 1e-9), "{}", s.makespan_s);
 }
+
+#[test]
+fn message_groups_stay_with_their_owner_and_move_when_it_leaves() {
+    let out = run_file("message-groups.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (30, 30, 30, 0, 0, 0, 0));
+    assert_eq!(s.redelivered, 5);
+    assert_eq!(consumer(&out, "a-0").processed, 10);
+    assert_eq!(consumer(&out, "b-0").processed, 15);
+    assert_eq!(consumer(&out, "c-0").processed, 5);
+    assert!(close(s.makespan_s, 1.155, 1e-9), "{}", s.makespan_s);
+}

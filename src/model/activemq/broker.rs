@@ -9,6 +9,7 @@ use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::dispatch_selector::{
     DispatchInfo, QueueDispatchSelector, add_to_consumer_list,
 };
+use crate::model::activemq::groups::MessageGroupOwners;
 use crate::model::message::{MessageId, MessageRef};
 use std::collections::VecDeque;
 
@@ -122,6 +123,8 @@ pub struct Queue {
     use_prefetch_extension: bool,
     /// The exclusive consumer, if any (A7.5).
     selector: QueueDispatchSelector,
+    /// Message group owners (A7.6).
+    groups: MessageGroupOwners,
 }
 
 impl Queue {
@@ -134,6 +137,7 @@ impl Queue {
             peak_dispatched: Vec::new(),
             use_prefetch_extension,
             selector: QueueDispatchSelector::default(),
+            groups: MessageGroupOwners::default(),
         }
     }
 
@@ -197,9 +201,8 @@ impl Queue {
         self.subscriptions
             .push(Some(PrefetchSubscription::new(consumer, prefetch, info)));
         self.peak_dispatched.push(0);
+        self.add_to_consumer_list(id);
         let subs = &self.subscriptions;
-        let priority_of = |s: SubscriptionId| subs[s].as_ref().map_or(0, |s| s.info.priority);
-        add_to_consumer_list(&mut self.consumer_list, id, priority_of);
         self.selector.on_added(id, info, |s| Self::info_of(subs, s));
         self.dispatch(effects);
         id
@@ -217,6 +220,7 @@ impl Queue {
         let subs = &self.subscriptions;
         self.selector
             .on_removed(id, &self.consumer_list, |s| Self::info_of(subs, s));
+        self.groups.remove_consumer(id);
         Some(sub)
     }
 
@@ -407,25 +411,44 @@ impl Queue {
     }
 
     /// `Queue.doActualDispatch` (A7): each waiting message, redeliveries first, goes to the
-    /// first consumer in the list that is not full and that the dispatch selector allows (the
-    /// exclusive consumer, if one exists, A7.5); the receiver then moves to the end of its
-    /// priority band (round robin, A7.4) when there is more than one consumer and it is not
-    /// the exclusive one. Stops when no consumer can take a message or nothing waits.
+    /// first consumer in the list that is not full, that the dispatch selector allows (the
+    /// exclusive consumer, if one exists, A7.5) and that passes the message-group check
+    /// (A7.6); the receiver then moves to the end of its priority band (round robin, A7.4)
+    /// when there is more than one consumer and it is not the exclusive one. A message no
+    /// candidate may take (its group's owner is full) is passed over and the next one tried.
+    /// Stops when no consumer can take anything or nothing waits.
+    ///
+    /// The real broker looks at up to `maxPageSize` (200) paged-in messages per pass; the model
+    /// looks at every waiting message, which differs only when more than 200 messages wait
+    /// behind groups whose owners are full.
     fn dispatch(&mut self, effects: &mut Vec<BrokerEffect>) {
-        while self.waiting() > 0 {
-            let target = self.consumer_list.iter().position(|&s| {
-                self.selector.can_select(s)
-                    && !self.subscriptions[s]
-                        .as_ref()
-                        .expect("listed subscriptions are live")
-                        .is_full()
+        // Index into redelivered_waiting ++ pending of the next message to try.
+        let mut next = 0;
+        while next < self.waiting() {
+            let any_candidate = self.consumer_list.iter().any(|&s| self.is_candidate(s));
+            if !any_candidate {
+                return;
+            }
+            let redelivered = self.redelivered_waiting.len();
+            let message = if next < redelivered {
+                self.redelivered_waiting[next]
+            } else {
+                self.pending[next - redelivered]
+            };
+            let target = (0..self.consumer_list.len()).find(|&i| {
+                let s = self.consumer_list[i];
+                self.is_candidate(s) && message.group.is_none_or(|g| self.groups.assign(s, g))
             });
-            let Some(pos) = target else { return };
-            let message = self
-                .redelivered_waiting
-                .pop_front()
-                .or_else(|| self.pending.pop_front())
-                .expect("waiting() > 0");
+            let Some(pos) = target else {
+                next += 1;
+                continue;
+            };
+            let message = if next < redelivered {
+                self.redelivered_waiting.remove(next)
+            } else {
+                self.pending.remove(next - redelivered)
+            }
+            .expect("index is in range");
             let id = self.consumer_list[pos];
             let sub = self.subscriptions[id]
                 .as_mut()
@@ -440,13 +463,43 @@ impl Queue {
                 message,
             });
             if self.consumer_list.len() > 1 && !self.selector.is_exclusive_consumer(id) {
-                let moved = self.consumer_list.remove(pos);
-                let subs = &self.subscriptions;
-                add_to_consumer_list(&mut self.consumer_list, moved, |s| {
-                    Self::info_of(subs, s).priority
-                });
+                self.consumer_list.remove(pos);
+                self.add_to_consumer_list(id);
             }
         }
+    }
+
+    /// Not full and allowed by the dispatch selector.
+    fn is_candidate(&self, s: SubscriptionId) -> bool {
+        self.selector.can_select(s)
+            && !self.subscriptions[s]
+                .as_ref()
+                .expect("listed subscriptions are live")
+                .is_full()
+    }
+
+    /// `Queue.addToConsumerList` (A7.3): at the end of its priority band; once message groups
+    /// are in use, `orderedCompare` also puts consumers owning fewer groups first within a
+    /// band (`Collections.sort` of the whole list, stable).
+    fn add_to_consumer_list(&mut self, id: SubscriptionId) {
+        let subs = &self.subscriptions;
+        add_to_consumer_list(&mut self.consumer_list, id, |s| {
+            Self::info_of(subs, s).priority
+        });
+        if self.groups.in_use() {
+            self.sort_consumer_list();
+        }
+    }
+
+    fn sort_consumer_list(&mut self) {
+        let subs = &self.subscriptions;
+        let groups = &self.groups;
+        self.consumer_list.sort_by_key(|&s| {
+            (
+                std::cmp::Reverse(Self::info_of(subs, s).priority),
+                groups.assigned_groups(s),
+            )
+        });
     }
 }
 
@@ -460,6 +513,7 @@ mod tests {
             id,
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
+            group: None,
         }
     }
 

@@ -102,6 +102,75 @@ impl QueueDispatchSelector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::SimTime;
+    use crate::model::activemq::ack::{AckType, MessageAck};
+    use crate::model::activemq::broker::{BrokerEffect, Queue};
+    use crate::model::message::{MessageId, MessageRef};
+
+    fn msg(id: MessageId) -> MessageRef {
+        MessageRef {
+            id,
+            redelivery_counter: 0,
+            sent_at: SimTime::ZERO,
+            group: None,
+        }
+    }
+
+    fn dispatched(fx: &[BrokerEffect]) -> Vec<(SubscriptionId, MessageId)> {
+        fx.iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched {
+                    subscription,
+                    message,
+                } => Some((*subscription, message.id)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a7_4_queue_higher_priority_fills_first_equal_ones_alternate() {
+        // low (0, prefetch 2), high1 and high2 (5, prefetch 2): the two priority-5 consumers
+        // alternate (1, 2, 3, 4) until both are full, then low gets 5 and 6.
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let low = q.add_subscription_with(0, 2, info(0, false), &mut fx);
+        let h1 = q.add_subscription_with(1, 2, info(5, false), &mut fx);
+        let h2 = q.add_subscription_with(2, 2, info(5, false), &mut fx);
+        for id in 1..=7 {
+            q.enqueue(msg(id), &mut fx);
+        }
+        assert_eq!(
+            dispatched(&fx),
+            vec![(h1, 1), (h2, 2), (h1, 3), (h2, 4), (low, 5), (low, 6)]
+        );
+        // low acks 5: 7 goes to low, the only one with room.
+        fx.clear();
+        q.acknowledge(low, &MessageAck::single(AckType::Standard, 5), &mut fx)
+            .unwrap();
+        assert_eq!(dispatched(&fx), vec![(low, 7)]);
+    }
+
+    #[test]
+    fn a7_5_queue_exclusive_consumer_gets_everything_and_is_not_rotated() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let plain = q.add_subscription_with(0, 5, info(0, false), &mut fx);
+        let ex = q.add_subscription_with(1, 2, info(0, true), &mut fx);
+        for id in 1..=4 {
+            q.enqueue(msg(id), &mut fx);
+        }
+        // plain has room but is never selected; ex is full after 2.
+        assert_eq!(dispatched(&fx), vec![(ex, 1), (ex, 2)]);
+        fx.clear();
+        // ex's connection drops: plain is not exclusive, so no exclusive consumer remains and
+        // plain gets everything: 1 and 2 first (redelivered), then 3 and 4.
+        q.remove_subscription_on_connection_drop(ex, &mut fx);
+        assert_eq!(
+            dispatched(&fx),
+            vec![(plain, 1), (plain, 2), (plain, 3), (plain, 4)]
+        );
+    }
 
     fn info(priority: u8, exclusive: bool) -> DispatchInfo {
         DispatchInfo {

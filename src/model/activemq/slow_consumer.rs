@@ -242,6 +242,7 @@ mod tests {
                     id,
                     redelivery_counter: 0,
                     sent_at: SimTime::ZERO,
+                    group: None,
                 },
                 &mut fx,
             );

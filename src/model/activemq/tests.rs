@@ -83,6 +83,7 @@ fn scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
             messages,
             arrival: Arrival::Burst,
             start_at: SimDuration::ZERO,
+            groups: None,
         }],
         consumers,
     }
