@@ -87,6 +87,9 @@ pub struct BrokerConfig {
     /// dispatch window (A6.2).
     pub use_prefetch_extension: bool,
     pub slow_consumer: SlowConsumerStrategy,
+    /// `PolicyEntry.expireMessagesPeriod` (default 30 s); `None` (0) = no periodic sweep
+    /// (A10.1).
+    pub expire_messages_period: Option<SimDuration>,
 }
 
 impl Default for BrokerConfig {
@@ -96,6 +99,7 @@ impl Default for BrokerConfig {
             redelivery: RedeliveryPolicy::default(),
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
+            expire_messages_period: Some(SimDuration::from_secs(30)),
         }
     }
 }
@@ -184,6 +188,9 @@ pub struct ProducerConfig {
     /// Message groups: the k-th message (from 0) gets `JMSXGroupID` number `k mod groups`
     /// (1..=1024); `None` sets no group (A7.6).
     pub groups: Option<u16>,
+    /// `MessageProducer.setTimeToLive`: `JMSExpiration = send time + time_to_live`; `None`
+    /// (the default 0) never expires (A10.1).
+    pub time_to_live: Option<SimDuration>,
 }
 
 /// When a producer sends: the gaps between consecutive sends.
@@ -264,6 +271,9 @@ pub struct ConsumerConfig {
     pub priority: u8,
     /// `consumer.exclusive` (default false): one exclusive consumer gets every message (A7.5).
     pub exclusive: bool,
+    /// `ActiveMQConnection.consumerExpiryCheckEnabled` (default true): expired messages are
+    /// not given to the application but EXPIRED-acked (A2.10).
+    pub consumer_expiry_check_enabled: bool,
 }
 
 impl ConsumerConfig {
@@ -285,6 +295,7 @@ impl ConsumerConfig {
             start_at: SimDuration::ZERO,
             priority: 0,
             exclusive: false,
+            consumer_expiry_check_enabled: true,
         }
     }
 }

@@ -17,6 +17,8 @@ pub struct MessageRef {
     pub sent_at: SimTime,
     /// Its `JMSXGroupID`, if the producer sets one (A7.6).
     pub group: Option<GroupId>,
+    /// `JMSExpiration`: 0 (`SimTime::ZERO`) = never, as in JMS (A10.1).
+    pub expiration: SimTime,
 }
 
 impl MessageRef {

@@ -6,6 +6,7 @@ use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, j
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
 use crate::model::activemq::consumer::{BacklogView, Consumer};
+use crate::model::activemq::expiry;
 use crate::model::activemq::groups::GroupId;
 use crate::model::activemq::slow_consumer::SlowConsumerMonitor;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
@@ -96,6 +97,8 @@ pub enum Event {
     ForcedRemove {
         subscription: SubscriptionId,
     },
+    /// The queue's periodic `expireMessages` task (A10.1).
+    ExpireMessages,
 }
 
 impl Event {
@@ -104,6 +107,7 @@ impl Event {
         match *self {
             Event::MessageArrives { .. }
             | Event::SlowConsumerCheck
+            | Event::ExpireMessages
             | Event::ForcedRemove { .. } => None,
             Event::ConsumerStarts { consumer }
             | Event::SubscriptionArrives { consumer, .. }
@@ -155,6 +159,8 @@ impl Event {
             Event::SlowConsumerCheck
             | Event::BrokerClosesConsumer { .. }
             | Event::ForcedRemove { .. } => true,
+            // Expiring waiting messages never lets a consumer progress.
+            Event::ExpireMessages => false,
         }
     }
 }
@@ -247,6 +253,8 @@ struct Producer {
     sent: u64,
     /// Round-robin `JMSXGroupID`s (A7.6).
     groups: Option<u16>,
+    /// `MessageProducer.timeToLive` (A10.1).
+    time_to_live: Option<SimDuration>,
     arrival: ArrivalSampler,
     rng: SimRng,
     link: Link,
@@ -272,6 +280,8 @@ struct World<'t> {
     touched: Vec<usize>,
     /// The configured slow-consumer strategy, when it can abort anything (A8).
     slow_consumers: Option<SlowConsumerMonitor>,
+    /// `expireMessagesPeriod`, when some producer sets a time to live (A10.1).
+    expire_messages_period: Option<SimDuration>,
 }
 
 impl Producer {
@@ -357,6 +367,7 @@ impl<'t> World<'t> {
                     messages: p.messages,
                     sent: 0,
                     groups: p.groups,
+                    time_to_live: p.time_to_live,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
                     link: Link::new(
@@ -417,6 +428,13 @@ impl<'t> World<'t> {
             // The strategy's timer starts with the broker (A8.4).
             events.push(SimTime::ZERO + m.check_period(), Event::SlowConsumerCheck);
         }
+        let expire_messages_period = scenario
+            .broker
+            .expire_messages_period
+            .filter(|_| scenario.producers.iter().any(|p| p.time_to_live.is_some()));
+        if let Some(period) = expire_messages_period {
+            events.push(SimTime::ZERO + period, Event::ExpireMessages);
+        }
         let capacity = usize::try_from(scenario.total_messages())
             .unwrap_or(usize::MAX)
             .min(1 << 26);
@@ -435,6 +453,7 @@ impl<'t> World<'t> {
             views: vec![BacklogView::default(); consumer_count],
             touched: Vec::new(),
             slow_consumers,
+            expire_messages_period,
         }
     }
 
@@ -523,8 +542,10 @@ impl<'t> World<'t> {
             subscription_owner,
             touched,
             slow_consumers,
+            expire_messages_period,
             ..
         } = self;
+        queue.set_clock(*now);
         touched.extend(event.consumer());
         let mut ctx = Ctx {
             now: *now,
@@ -541,6 +562,7 @@ impl<'t> World<'t> {
                     redelivery_counter: 0,
                     sent_at,
                     group: producers[producer].next_group(),
+                    expiration: expiry::expiration(sent_at, producers[producer].time_to_live),
                 };
                 ctx.trace(|t| TraceRecord {
                     message: Some(id),
@@ -639,6 +661,16 @@ impl<'t> World<'t> {
                 generation,
                 connection_failed,
             } => consumers[consumer].on_broker_close(&mut ctx, generation, connection_failed),
+            Event::ExpireMessages => {
+                queue.expire_waiting(effects);
+                // The task runs for the broker's life; the model stops it once no waiting
+                // message can expire and nothing else can happen.
+                if let Some(period) = *expire_messages_period
+                    && (!ctx.events.is_empty() || queue.has_expiring_waiting())
+                {
+                    ctx.schedule(ctx.now + period, Event::ExpireMessages);
+                }
+            }
             Event::ForcedRemove { subscription } => {
                 if queue.subscription(subscription).is_some() {
                     let taken = queue.remove_subscription_on_connection_drop(subscription, effects);
@@ -1025,6 +1057,13 @@ fn apply_broker_effects(
             }
             BrokerEffect::Consumed { id } => {
                 ctx.ledger.mark(id, ledger::CONSUMED);
+            }
+            BrokerEffect::Expired { id } => {
+                ctx.ledger.mark(id, ledger::EXPIRED);
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::Expired)
+                });
             }
             BrokerEffect::DeadLettered { id } => {
                 ctx.ledger.mark(id, ledger::DEAD_LETTERED);

@@ -48,6 +48,8 @@ pub enum TraceKind {
     /// The broker removed a closed consumer's subscription (`RemoveInfo`, A5.3) and took its
     /// messages back.
     ConsumerRemoved,
+    /// A message expired (TTL) in the broker or on arrival at a client (A10.1).
+    Expired,
 }
 
 impl TraceKind {
@@ -72,6 +74,7 @@ impl TraceKind {
             TraceKind::Started => "started",
             TraceKind::SlowConsumerAborted => "slow_consumer_aborted",
             TraceKind::ConsumerRemoved => "consumer_removed",
+            TraceKind::Expired => "expired",
         }
     }
 }

@@ -472,6 +472,7 @@ mod tests {
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
                 groups: None,
+                time_to_live: None,
             }],
             consumers: vec![client],
         };

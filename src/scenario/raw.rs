@@ -240,6 +240,7 @@ pub(crate) struct RawBroker {
     pub redelivery: Field<RawRedelivery>,
     pub use_prefetch_extension: Field<Flag>,
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
+    pub expire_messages_period: Field<Dur>,
 }
 
 /// ActiveMQ's `RedeliveryPolicy`, snake_case.
@@ -320,6 +321,7 @@ pub(crate) struct RawProducer {
     pub arrival: Field<ScalarOr<RawArrival>>,
     pub start_at: Field<Dur>,
     pub groups: Field<Num>,
+    pub time_to_live: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -343,6 +345,7 @@ pub(crate) struct RawConsumer {
     pub start_at: Field<Dur>,
     pub priority: Field<Num>,
     pub exclusive: Field<Flag>,
+    pub consumer_expiry_check_enabled: Field<Flag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -523,7 +526,7 @@ macro_rules! mapping_slots {
 mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
-    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer }
+    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer, expire_messages_period }
     RawRedelivery {
         maximum_redeliveries, initial_redelivery_delay, redelivery_delay,
         use_exponential_backoff, backoff_multiplier, maximum_redelivery_delay,
@@ -534,10 +537,11 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at, groups }
+    RawProducer { name, messages, arrival, start_at, groups, time_to_live }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at, priority, exclusive,
+        consumer_expiry_check_enabled,
     }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }

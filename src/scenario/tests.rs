@@ -90,6 +90,7 @@ fn minimal_scenario_gets_activemq_defaults() {
             arrival: Arrival::Exponential { rate: 1000.0 },
             start_at: SimDuration::ZERO,
             groups: None,
+            time_to_live: None,
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);

@@ -17,6 +17,7 @@ use super::raw::{
 use super::{GridValue, LoadedScenario, SweepSpec, Warning};
 use crate::engine::SimDuration;
 use crate::model::activemq::dispatch_selector::MAX_CONSUMER_PRIORITY;
+use crate::model::activemq::expiry::DEFAULT_EXPIRE_MESSAGES_PERIOD;
 use crate::model::activemq::groups::MAX_GROUPS;
 use crate::model::config::{
     AbortSlowConsumer, AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig,
@@ -653,11 +654,16 @@ impl Ctx<'_> {
             Some(s) => self.slow_consumer(s)?,
             None => SlowConsumerStrategy::None,
         };
+        let expire_messages_period = match &b.expire_messages_period {
+            Some(f) => Some(self.duration("expire_messages_period", f)?).filter(|p| !p.is_zero()),
+            None => Some(DEFAULT_EXPIRE_MESSAGES_PERIOD),
+        };
         Ok(BrokerConfig {
             flavor,
             redelivery,
             use_prefetch_extension,
             slow_consumer,
+            expire_messages_period,
         })
     }
 
@@ -883,6 +889,9 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &p.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let time_to_live = self
+            .opt_duration("time_to_live", &p.time_to_live)?
+            .filter(|t| !t.is_zero());
         let groups = match &p.groups {
             Some(g) => Some(self.int_in("groups", g, 1, i128::from(MAX_GROUPS))? as u16),
             None => None,
@@ -893,6 +902,7 @@ impl Ctx<'_> {
             arrival,
             start_at,
             groups,
+            time_to_live,
         })
     }
 
@@ -1008,6 +1018,10 @@ impl Ctx<'_> {
             Some(f) => self.flag("exclusive", f)?,
             None => false,
         };
+        let consumer_expiry_check_enabled = match &c.consumer_expiry_check_enabled {
+            Some(f) => self.flag("consumer_expiry_check_enabled", f)?,
+            None => true,
+        };
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1120,6 +1134,7 @@ impl Ctx<'_> {
             start_at,
             priority,
             exclusive,
+            consumer_expiry_check_enabled,
         })
     }
 

@@ -364,3 +364,16 @@ fn message_groups_stay_with_their_owner_and_move_when_it_leaves() {
     assert_eq!(consumer(&out, "c-0").processed, 5);
     assert!(close(s.makespan_s, 1.155, 1e-9), "{}", s.makespan_s);
 }
+
+#[test]
+fn message_ttl_expiry_in_the_broker_and_at_the_client() {
+    let s = run_file("message-ttl-expiry.yaml").summary;
+    assert_eq!(fates(&s), (20, 4, 4, 0, 0, 0, 0));
+    assert_eq!(s.expired, 16);
+    assert_eq!(
+        (s.acks.expired, s.acks.standard, s.acks.total()),
+        (9, 4, 13)
+    );
+    assert!(close(s.makespan_s, 1.4, 1e-9), "{}", s.makespan_s);
+    assert!(close(s.end_s, 30.0, 1e-9), "{}", s.end_s);
+}

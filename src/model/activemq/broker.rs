@@ -5,10 +5,12 @@
 //! triggers is made, at the instant the command arrives. It reports what it did through
 //! [`BrokerEffect`]s; it knows nothing about clients, networks or metrics.
 
+use crate::engine::SimTime;
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::dispatch_selector::{
     DispatchInfo, QueueDispatchSelector, add_to_consumer_list,
 };
+use crate::model::activemq::expiry::is_expired;
 use crate::model::activemq::groups::MessageGroupOwners;
 use crate::model::message::{MessageId, MessageRef};
 use std::collections::VecDeque;
@@ -28,6 +30,8 @@ pub enum BrokerEffect {
     Consumed { id: MessageId },
     /// A POISON ack sent the message to the DLQ (`ActiveMQ.DLQ`, A4.1).
     DeadLettered { id: MessageId },
+    /// The message expired in the broker or was EXPIRED-acked by a client (A10.1).
+    Expired { id: MessageId },
 }
 
 /// Why an ack could not be applied. The real broker answers such an ack with a JMSException
@@ -125,6 +129,8 @@ pub struct Queue {
     selector: QueueDispatchSelector,
     /// Message group owners (A7.6).
     groups: MessageGroupOwners,
+    /// The simulated time of the command being applied, for expiry checks (A10.1).
+    now: SimTime,
 }
 
 impl Queue {
@@ -138,6 +144,7 @@ impl Queue {
             use_prefetch_extension,
             selector: QueueDispatchSelector::default(),
             groups: MessageGroupOwners::default(),
+            now: SimTime::ZERO,
         }
     }
 
@@ -171,10 +178,48 @@ impl Queue {
             .chain(self.subscriptions().flat_map(|(_, s)| s.dispatched.iter()))
     }
 
-    /// `Queue.send`: a message is accepted and dispatched if a consumer has room.
+    /// The broker's clock: the time of the command about to be applied.
+    pub fn set_clock(&mut self, now: SimTime) {
+        self.now = now;
+    }
+
+    /// `Queue.send`: a message is accepted and dispatched if a consumer has room; one already
+    /// expired is expired at once (A10.1).
     pub fn enqueue(&mut self, message: MessageRef, effects: &mut Vec<BrokerEffect>) {
+        if is_expired(&message, self.now) {
+            effects.push(BrokerEffect::Expired { id: message.id });
+            return;
+        }
         self.pending.push_back(message);
         self.dispatch(effects);
+    }
+
+    /// `Queue.expireMessages` (every `expireMessagesPeriod`, A10.1): every waiting message
+    /// that has expired is removed; dispatched ones (locked by a subscription) are left to
+    /// their consumer. Returns how many expired.
+    pub fn expire_waiting(&mut self, effects: &mut Vec<BrokerEffect>) -> usize {
+        let now = self.now;
+        let before = effects.len();
+        for list in [&mut self.redelivered_waiting, &mut self.pending] {
+            list.retain(|m| {
+                let expired = is_expired(m, now);
+                if expired {
+                    effects.push(BrokerEffect::Expired { id: m.id });
+                }
+                !expired
+            });
+        }
+        let expired = effects.len() - before;
+        self.dispatch(effects);
+        expired
+    }
+
+    /// Whether any waiting message carries an expiration (a later sweep could expire it).
+    pub fn has_expiring_waiting(&self) -> bool {
+        self.pending
+            .iter()
+            .chain(self.redelivered_waiting.iter())
+            .any(|m| m.expiration > SimTime::ZERO)
     }
 
     /// `Queue.addSubscription` for a consumer with the default priority 0, not exclusive:
@@ -368,10 +413,12 @@ impl Queue {
                 sub.range(ack)?;
             }
             AckType::Expired => {
-                return Err(AckError::Unmatched {
-                    ack: *ack,
-                    reason: "message expiry is not modelled on queues yet",
-                });
+                // Like POISON, but the range expires (A6.2).
+                let range = sub.range(ack)?;
+                for m in sub.dispatched.drain(range) {
+                    effects.push(BrokerEffect::Expired { id: m.id });
+                }
+                contract(sub, 1);
             }
         }
         self.dispatch(effects);
@@ -435,6 +482,11 @@ impl Queue {
             } else {
                 self.pending[next - redelivered]
             };
+            if is_expired(&message, self.now) {
+                self.take_waiting(next);
+                effects.push(BrokerEffect::Expired { id: message.id });
+                continue;
+            }
             let target = (0..self.consumer_list.len()).find(|&i| {
                 let s = self.consumer_list[i];
                 self.is_candidate(s) && message.group.is_none_or(|g| self.groups.assign(s, g))
@@ -443,12 +495,7 @@ impl Queue {
                 next += 1;
                 continue;
             };
-            let message = if next < redelivered {
-                self.redelivered_waiting.remove(next)
-            } else {
-                self.pending.remove(next - redelivered)
-            }
-            .expect("index is in range");
+            let message = self.take_waiting(next);
             let id = self.consumer_list[pos];
             let sub = self.subscriptions[id]
                 .as_mut()
@@ -467,6 +514,17 @@ impl Queue {
                 self.add_to_consumer_list(id);
             }
         }
+    }
+
+    /// Removes the `index`-th waiting message (redeliveries first).
+    fn take_waiting(&mut self, index: usize) -> MessageRef {
+        let redelivered = self.redelivered_waiting.len();
+        if index < redelivered {
+            self.redelivered_waiting.remove(index)
+        } else {
+            self.pending.remove(index - redelivered)
+        }
+        .expect("index is in range")
     }
 
     /// Not full and allowed by the dispatch selector.
@@ -514,6 +572,7 @@ mod tests {
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
             group: None,
+            expiration: SimTime::ZERO,
         }
     }
 

@@ -15,6 +15,7 @@ use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::SubscriptionId;
 use crate::model::activemq::dispatch_selector::DispatchInfo;
+use crate::model::activemq::expiry;
 use crate::model::config::{
     AckMode, ConsumerConfig, CrashConfig, CrashPoint, DeliveryMode, FailureHandling, NetworkConfig,
     RedeliveryPolicy,
@@ -146,6 +147,8 @@ pub struct Consumer {
     /// `lastDeliveredSequenceId`: the last message `beforeMessageIsConsumed` saw; a clean
     /// close's `RemoveInfo` carries it (A2.11, A5.3).
     last_delivered: Option<MessageId>,
+    /// `consumerExpiryCheckEnabled` (A2.10).
+    expiry_check: bool,
     /// The broker closed this consumer (`ConsumerControl(close)` or a failed connection,
     /// A8.3): the process lives on, but its consumer takes and acknowledges nothing more.
     closed: bool,
@@ -228,6 +231,7 @@ impl Consumer {
             redelivery_delay: SimDuration::ZERO,
             pull_outstanding: false,
             last_delivered: None,
+            expiry_check: cfg.consumer_expiry_check_enabled,
             closed: false,
             app: AppState::Idle,
             processed_since_ack: 0,
@@ -474,6 +478,14 @@ impl Consumer {
                 }
                 return;
             };
+            // An expired message is not given to the application: BMC records it as the last
+            // delivered, AMC(expired) sends an EXPIRED ack for it alone and forgets it (A2.10).
+            if self.expiry_check && expiry::is_expired(&message, ctx.now) {
+                self.last_delivered = Some(message.id);
+                self.trace(ctx, TraceKind::Expired, Some(&message));
+                self.send_ack(ctx, MessageAck::single(AckType::Expired, message.id));
+                continue;
+            }
             // preDispatchCheck, transacted sessions only (A3.4): a message whose counter
             // already exceeds the policy is POISON-acked without reaching the application.
             if self.ack_mode == AckMode::Transacted

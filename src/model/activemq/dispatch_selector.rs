@@ -113,6 +113,7 @@ mod tests {
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
             group: None,
+            expiration: SimTime::ZERO,
         }
     }
 

@@ -88,6 +88,7 @@ mod tests {
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
             group: Some(group),
+            expiration: SimTime::ZERO,
         }
     }
 

@@ -5,6 +5,7 @@ pub mod ack;
 pub mod broker;
 pub mod consumer;
 pub mod dispatch_selector;
+pub mod expiry;
 pub mod groups;
 mod redelivery;
 pub mod slow_consumer;

@@ -243,6 +243,7 @@ mod tests {
                     redelivery_counter: 0,
                     sent_at: SimTime::ZERO,
                     group: None,
+                    expiration: SimTime::ZERO,
                 },
                 &mut fx,
             );

@@ -84,6 +84,7 @@ fn scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
             arrival: Arrival::Burst,
             start_at: SimDuration::ZERO,
             groups: None,
+            time_to_live: None,
         }],
         consumers,
     }
