@@ -992,6 +992,39 @@ fn consumer_priority_exclusive_and_producer_groups() {
 }
 
 #[test]
+fn time_to_live_and_expiry_settings() {
+    let l = ok(
+        "name: t\nbroker: {expire_messages_period: 5s}\nproducers:\n  - {messages: 10, time_to_live: 2s}\nconsumers:\n  - {consumer_expiry_check_enabled: false}\n",
+    );
+    let s = &l.scenario;
+    assert_eq!(s.producers[0].time_to_live, Some(SimDuration::from_secs(2)));
+    assert_eq!(
+        s.broker.expire_messages_period,
+        Some(SimDuration::from_secs(5))
+    );
+    assert!(!s.consumers[0].consumer_expiry_check_enabled);
+    let d = ok(MINIMAL).scenario;
+    assert_eq!(d.producers[0].time_to_live, None);
+    assert_eq!(
+        d.broker.expire_messages_period,
+        Some(SimDuration::from_secs(30))
+    );
+    assert!(d.consumers[0].consumer_expiry_check_enabled);
+    // 0 = never expires / no periodic sweep, as in ActiveMQ.
+    let z = ok("name: t\nbroker: {expire_messages_period: 0}\nproducers:\n  - {messages: 10, time_to_live: 0}\nconsumers:\n  - {}\n").scenario;
+    assert_eq!(
+        (z.producers[0].time_to_live, z.broker.expire_messages_period),
+        (None, None)
+    );
+    assert_err(
+        "name: t\nproducers:\n  - {messages: 10, time_to_live: soon}\nconsumers:\n  - {}\n",
+        3,
+        34,
+        &["time_to_live: `soon` is not a duration"],
+    );
+}
+
+#[test]
 fn distribution_constraints() {
     assert_err(
         &with_consumers("  - processing: {dist: uniform, min: 9ms, max: 1ms}\n"),

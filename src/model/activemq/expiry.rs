@@ -75,4 +75,86 @@ mod tests {
         assert!(is_expired(&m, ms(26)));
         assert!(!is_expired(&message(SimTime::ZERO), ms(1_000_000)));
     }
+
+    /// Whole runs: zero latency, burst producer, 10 ms processing.
+    mod runs {
+        use super::super::*;
+        use crate::model::config::{
+            Arrival, BrokerConfig, ConsumerConfig, DurationDist, NetworkConfig, ProducerConfig,
+            Scenario,
+        };
+        use crate::model::trace::{TraceKind, TraceRecord};
+        use crate::model::{RunOutcome, run};
+
+        fn scenario(ttl: SimDuration, consumer: ConsumerConfig) -> Scenario {
+            Scenario {
+                name: "t".into(),
+                seed: 1,
+                until: None,
+                network: NetworkConfig {
+                    latency: DurationDist::Constant(SimDuration::ZERO),
+                },
+                broker: BrokerConfig {
+                    expire_messages_period: Some(SimDuration::from_secs(1)),
+                    ..BrokerConfig::default()
+                },
+                producers: vec![ProducerConfig {
+                    name: "p".into(),
+                    messages: 5,
+                    arrival: Arrival::Burst,
+                    start_at: SimDuration::ZERO,
+                    groups: None,
+                    time_to_live: Some(ttl),
+                }],
+                consumers: vec![consumer],
+            }
+        }
+
+        fn traced(s: &Scenario) -> (RunOutcome, Vec<TraceRecord>) {
+            let mut trace: Vec<TraceRecord> = Vec::new();
+            let out = run(s, Some(&mut trace)).expect("run");
+            assert!(out.summary.conserves_messages());
+            (out, trace)
+        }
+
+        #[test]
+        fn a10_1_the_periodic_sweep_expires_waiting_messages() {
+            // 5 messages at 0 s, TTL 500 ms, no consumer until 2.5 s. The sweep at 1 s expires
+            // all 5 (1 s > 0.5 s); the consumer gets nothing. Sweeps stop once nothing else
+            // can happen: the one at 2 s still sees the consumer's start ahead, the one at 3 s
+            // does not.
+            let mut c = ConsumerConfig::new("c");
+            c.start_at = SimDuration::from_millis(2500);
+            let (out, trace) = traced(&scenario(SimDuration::from_millis(500), c));
+            assert_eq!(out.summary.expired, 5);
+            assert_eq!(out.summary.processed, 0);
+            assert_eq!(out.summary.acks.expired, 0);
+            let times: Vec<SimTime> = trace
+                .iter()
+                .filter(|r| r.kind == TraceKind::Expired)
+                .map(|r| r.time)
+                .collect();
+            assert_eq!(times, vec![SimTime::from(SimDuration::from_secs(1)); 5]);
+            assert_eq!(out.summary.end_s, 3.0);
+        }
+
+        #[test]
+        fn a2_10_without_the_consumer_expiry_check_expired_messages_are_processed() {
+            // Prefetch 10, TTL 15 ms, 10 ms each: all 5 are dispatched at 0 s; 1 (taken at
+            // 0 ms) and 2 (10 ms) are valid; 3, 4, 5 are taken at 20, 30, 40 ms, past 15 ms.
+            let mut c = ConsumerConfig::new("c");
+            c.prefetch = 10;
+            c.processing = DurationDist::Constant(SimDuration::from_millis(10));
+            let (with_check, _) = traced(&scenario(SimDuration::from_millis(15), c.clone()));
+            assert_eq!(
+                (with_check.summary.processed, with_check.summary.expired),
+                (2, 3)
+            );
+            assert_eq!(with_check.summary.acks.expired, 3);
+            c.consumer_expiry_check_enabled = false;
+            let (without, _) = traced(&scenario(SimDuration::from_millis(15), c));
+            assert_eq!((without.summary.processed, without.summary.expired), (5, 0));
+            assert_eq!(without.summary.acks.expired, 0);
+        }
+    }
 }

@@ -362,4 +362,100 @@ mod tests {
         }
         assert_eq!(m.check(secs(120), &q).abort, vec![s]);
     }
+
+    /// Whole runs: zero latency; `stuck` (100 s per message) and `worker` (100 ms), both AUTO
+    /// listeners with prefetch 10; 20 messages at 1 s alternate between them (A7.4).
+    mod runs {
+        use super::*;
+        use crate::model::config::{
+            Arrival, BrokerConfig, ConsumerConfig, DurationDist, NetworkConfig, ProducerConfig,
+            Scenario,
+        };
+        use crate::model::{RunOutcome, run};
+
+        fn scenario(strategy: SlowConsumerStrategy) -> Scenario {
+            let consumer = |name: &str, processing: SimDuration| {
+                let mut c = ConsumerConfig::new(name);
+                c.prefetch = 10;
+                c.processing = DurationDist::Constant(processing);
+                c
+            };
+            Scenario {
+                name: "t".into(),
+                seed: 1,
+                until: None,
+                network: NetworkConfig {
+                    latency: DurationDist::Constant(SimDuration::ZERO),
+                },
+                broker: BrokerConfig {
+                    slow_consumer: strategy,
+                    ..BrokerConfig::default()
+                },
+                producers: vec![ProducerConfig {
+                    name: "p".into(),
+                    messages: 20,
+                    arrival: Arrival::Burst,
+                    start_at: SimDuration::from_secs(1),
+                    groups: None,
+                    time_to_live: None,
+                }],
+                consumers: vec![
+                    consumer("stuck", SimDuration::from_secs(100)),
+                    consumer("worker", SimDuration::from_millis(100)),
+                ],
+            }
+        }
+
+        fn outcome(s: &Scenario) -> RunOutcome {
+            let out = run(s, None).expect("run");
+            assert!(out.summary.conserves_messages());
+            out
+        }
+
+        #[test]
+        fn a8_3_abort_connection_drops_the_connection_and_redelivers_everything() {
+            // Check at 60 s aborts stuck (60 s without an ack). abortConnection: the broker
+            // removes it as on a connection drop (A5.2): all 10 it holds, 1 (in onMessage)
+            // included, get counter 1 and go to worker (done by 61 s). No deliverAcks, no
+            // RemoveInfo. stuck's onMessage returns at 101 s: 1 is processed twice.
+            let strategy = SlowConsumerStrategy::AbortSlowAck {
+                abort: AbortSlowConsumer {
+                    abort_connection: true,
+                    ..AbortSlowConsumer::default()
+                },
+                max_time_since_last_ack: Some(SimDuration::from_secs(30)),
+                ignore_idle_consumers: true,
+            };
+            let out = outcome(&scenario(strategy));
+            let s = &out.summary;
+            assert_eq!(
+                (s.processed, s.unique_processed, s.duplicates, s.redelivered),
+                (21, 20, 1, 10)
+            );
+            assert_eq!((s.acks.standard, s.slow_consumer_aborts), (20, 1));
+            assert_eq!(
+                (out.consumers[0].processed, out.consumers[0].aborted),
+                (1, 1)
+            );
+            assert_eq!(out.consumers[0].acks_sent, 0);
+            assert_eq!(out.consumers[1].processed, 20);
+            assert_eq!(s.end_s, 120.0);
+        }
+
+        #[test]
+        fn a8_3_abort_strategy_never_aborts_a_queue_consumer() {
+            // No slow event on a queue: stuck keeps its 10 and processes them one per 100 s,
+            // the last ending at 1 s + 10 x 100 s = 1001 s.
+            let out = outcome(&scenario(SlowConsumerStrategy::Abort(
+                AbortSlowConsumer::default(),
+            )));
+            let s = &out.summary;
+            assert_eq!((s.processed, s.slow_consumer_aborts), (20, 0));
+            assert_eq!(
+                (out.consumers[0].processed, out.consumers[1].processed),
+                (10, 10)
+            );
+            assert_eq!(s.makespan_s, 1001.0);
+        }
+    }
 }
