@@ -472,17 +472,14 @@ impl Queue {
         // Index into redelivered_waiting ++ pending of the next message to try.
         let mut next = 0;
         while next < self.waiting() {
-            let any_candidate = self.consumer_list.iter().any(|&s| self.is_candidate(s));
-            if !any_candidate {
-                return;
-            }
             let redelivered = self.redelivered_waiting.len();
             let message = if next < redelivered {
                 self.redelivered_waiting[next]
             } else {
                 self.pending[next - redelivered]
             };
-            if is_expired(&message, self.now) {
+            // Page-in (which needs a consumer) drops an expired message (A10.1).
+            if !self.consumer_list.is_empty() && is_expired(&message, self.now) {
                 self.take_waiting(next);
                 effects.push(BrokerEffect::Expired { id: message.id });
                 continue;
@@ -492,6 +489,13 @@ impl Queue {
                 self.is_candidate(s) && message.group.is_none_or(|g| self.groups.assign(s, g))
             });
             let Some(pos) = target else {
+                // Without a group the message was refused only because no consumer can take
+                // anything now; with one, a later message of another group may still go.
+                if message.group.is_none()
+                    || !self.consumer_list.iter().any(|&s| self.is_candidate(s))
+                {
+                    return;
+                }
                 next += 1;
                 continue;
             };

@@ -4,9 +4,10 @@
 //! (`ActiveMQSession.send`); `Message.isExpired()` is `expiration > 0 && now > expiration`.
 //! Expired messages are never delivered to an application. The model checks:
 //! - at `Queue.send`: an already expired message is expired instead of enqueued;
-//! - when the queue's dispatch reaches the message (page-in / `dispatchPending`): expired and
-//!   removed instead of dispatched (the real broker also checks at page-in while consumers are
-//!   full; the model checks a message when it reaches the head of the waiting messages);
+//! - when the queue's dispatch reaches the message while the queue has a consumer (page-in,
+//!   `Queue.doPageInForDispatch`, needs one; `dispatchPending`): expired and removed instead of
+//!   dispatched — also while every consumer is full, as page-in goes on then; the model
+//!   checks a message when it reaches the head of the waiting messages;
 //! - every `expireMessagesPeriod` (default 30 s): every waiting, undispatched message
 //!   (`Queue.expireMessages` → `doBrowse` skips messages locked by a subscription; the real
 //!   sweep browses at most `maxExpirePageSize` = 400 unexpired messages, the model all);
@@ -74,6 +75,33 @@ mod tests {
         assert!(!is_expired(&m, ms(25)));
         assert!(is_expired(&m, ms(26)));
         assert!(!is_expired(&message(SimTime::ZERO), ms(1_000_000)));
+    }
+
+    #[test]
+    fn a10_1_queue_drops_an_expired_head_even_while_consumers_are_full() {
+        use crate::model::activemq::broker::{BrokerEffect, Queue};
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        q.add_subscription(0, 1, &mut fx);
+        let m = |id, exp| MessageRef { id, ..message(exp) };
+        q.enqueue(m(1, SimTime::ZERO), &mut fx);
+        q.enqueue(m(2, ms(10)), &mut fx);
+        q.enqueue(m(3, ms(50)), &mut fx);
+        fx.clear();
+        // At 20 ms the consumer is still full with 1: page-in drops 2, 3 waits.
+        q.set_clock(ms(20));
+        q.enqueue(m(4, SimTime::ZERO), &mut fx);
+        assert_eq!(fx, vec![BrokerEffect::Expired { id: 2 }]);
+        assert_eq!(q.waiting(), 2);
+        // The sweep at 60 ms expires 3 (waiting, past 50 ms); 4 never expires.
+        fx.clear();
+        q.set_clock(ms(60));
+        assert_eq!(q.expire_waiting(&mut fx), 1);
+        assert_eq!(fx, vec![BrokerEffect::Expired { id: 3 }]);
+        // An already expired message is expired at send.
+        fx.clear();
+        q.enqueue(m(5, ms(59)), &mut fx);
+        assert_eq!(fx, vec![BrokerEffect::Expired { id: 5 }]);
     }
 
     /// Whole runs: zero latency, burst producer, 10 ms processing.
