@@ -90,6 +90,8 @@ pub struct BrokerConfig {
     /// `PolicyEntry.expireMessagesPeriod` (default 30 s); `None` (0) = no periodic sweep
     /// (A10.1).
     pub expire_messages_period: Option<SimDuration>,
+    /// `PolicyEntry.prioritizedMessages` (default false): dispatch by JMSPriority (A10.2).
+    pub prioritized_messages: bool,
 }
 
 impl Default for BrokerConfig {
@@ -100,6 +102,7 @@ impl Default for BrokerConfig {
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
             expire_messages_period: Some(SimDuration::from_secs(30)),
+            prioritized_messages: false,
         }
     }
 }
@@ -191,6 +194,9 @@ pub struct ProducerConfig {
     /// `MessageProducer.setTimeToLive`: `JMSExpiration = send time + time_to_live`; `None`
     /// (the default 0) never expires (A10.1).
     pub time_to_live: Option<SimDuration>,
+    /// `MessageProducer.setPriority`: the JMSPriority of every message (0..=9, default 4,
+    /// A10.2).
+    pub priority: u8,
 }
 
 /// When a producer sends: the gaps between consecutive sends.
@@ -274,6 +280,9 @@ pub struct ConsumerConfig {
     /// `ActiveMQConnection.consumerExpiryCheckEnabled` (default true): expired messages are
     /// not given to the application but EXPIRED-acked (A2.10).
     pub consumer_expiry_check_enabled: bool,
+    /// `ActiveMQConnection.messagePrioritySupported` (default false): the prefetch buffer
+    /// delivers the highest JMSPriority first (A10.2).
+    pub message_priority_supported: bool,
 }
 
 impl ConsumerConfig {
@@ -296,6 +305,7 @@ impl ConsumerConfig {
             priority: 0,
             exclusive: false,
             consumer_expiry_check_enabled: true,
+            message_priority_supported: false,
         }
     }
 }

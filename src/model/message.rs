@@ -19,6 +19,8 @@ pub struct MessageRef {
     pub group: Option<GroupId>,
     /// `JMSExpiration`: 0 (`SimTime::ZERO`) = never, as in JMS (A10.1).
     pub expiration: SimTime,
+    /// `JMSPriority` (0..=9, default 4); it orders nothing unless enabled (A10.2).
+    pub priority: u8,
 }
 
 impl MessageRef {

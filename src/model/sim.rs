@@ -255,6 +255,8 @@ struct Producer {
     groups: Option<u16>,
     /// `MessageProducer.timeToLive` (A10.1).
     time_to_live: Option<SimDuration>,
+    /// `MessageProducer.priority` (A10.2).
+    priority: u8,
     arrival: ArrivalSampler,
     rng: SimRng,
     link: Link,
@@ -368,6 +370,7 @@ impl<'t> World<'t> {
                     sent: 0,
                     groups: p.groups,
                     time_to_live: p.time_to_live,
+                    priority: p.priority,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
                     link: Link::new(
@@ -441,7 +444,8 @@ impl<'t> World<'t> {
         Self {
             now: SimTime::ZERO,
             events,
-            queue: Queue::new(scenario.broker.use_prefetch_extension),
+            queue: Queue::new(scenario.broker.use_prefetch_extension)
+                .with_prioritized_messages(scenario.broker.prioritized_messages),
             producers,
             consumers,
             subscription_owner: Vec::new(),
@@ -563,6 +567,7 @@ impl<'t> World<'t> {
                     sent_at,
                     group: producers[producer].next_group(),
                     expiration: expiry::expiration(sent_at, producers[producer].time_to_live),
+                    priority: producers[producer].priority,
                 };
                 ctx.trace(|t| TraceRecord {
                     message: Some(id),

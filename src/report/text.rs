@@ -473,6 +473,7 @@ mod tests {
                 start_at: Default::default(),
                 groups: None,
                 time_to_live: None,
+                priority: 4,
             }],
             consumers: vec![client],
         };

@@ -241,6 +241,7 @@ pub(crate) struct RawBroker {
     pub use_prefetch_extension: Field<Flag>,
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
     pub expire_messages_period: Field<Dur>,
+    pub prioritized_messages: Field<Flag>,
 }
 
 /// ActiveMQ's `RedeliveryPolicy`, snake_case.
@@ -322,6 +323,7 @@ pub(crate) struct RawProducer {
     pub start_at: Field<Dur>,
     pub groups: Field<Num>,
     pub time_to_live: Field<Dur>,
+    pub priority: Field<Num>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -346,6 +348,7 @@ pub(crate) struct RawConsumer {
     pub priority: Field<Num>,
     pub exclusive: Field<Flag>,
     pub consumer_expiry_check_enabled: Field<Flag>,
+    pub message_priority_supported: Field<Flag>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -526,7 +529,9 @@ macro_rules! mapping_slots {
 mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
-    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer, expire_messages_period }
+    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer, expire_messages_period,
+        prioritized_messages,
+    }
     RawRedelivery {
         maximum_redeliveries, initial_redelivery_delay, redelivery_delay,
         use_exponential_backoff, backoff_multiplier, maximum_redelivery_delay,
@@ -537,11 +542,11 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at, groups, time_to_live }
+    RawProducer { name, messages, arrival, start_at, groups, time_to_live, priority }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at, priority, exclusive,
-        consumer_expiry_check_enabled,
+        consumer_expiry_check_enabled, message_priority_supported,
     }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }

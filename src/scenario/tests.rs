@@ -91,6 +91,7 @@ fn minimal_scenario_gets_activemq_defaults() {
             start_at: SimDuration::ZERO,
             groups: None,
             time_to_live: None,
+            priority: 4,
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);
@@ -1021,6 +1022,30 @@ fn time_to_live_and_expiry_settings() {
         3,
         34,
         &["time_to_live: `soon` is not a duration"],
+    );
+}
+
+#[test]
+fn message_priority_settings() {
+    let s = ok("name: t\nbroker: {prioritized_messages: true}\nproducers:\n  - {messages: 10, priority: 9}\nconsumers:\n  - {message_priority_supported: true}\n").scenario;
+    assert!(s.broker.prioritized_messages);
+    assert_eq!(s.producers[0].priority, 9);
+    assert!(s.consumers[0].message_priority_supported);
+    let d = ok(MINIMAL).scenario;
+    assert!(!d.broker.prioritized_messages);
+    assert_eq!(d.producers[0].priority, 4);
+    assert!(!d.consumers[0].message_priority_supported);
+    assert_err(
+        "name: t\nproducers:\n  - {messages: 10, priority: 10}\nconsumers:\n  - {}\n",
+        3,
+        30,
+        &["priority 10 is out of range", "0..=9"],
+    );
+    assert_err(
+        &with_consumers("  - {ack_mode: transacted, message_priority_supported: true}\n"),
+        5,
+        56,
+        &["transactedIndividualAck"],
     );
 }
 

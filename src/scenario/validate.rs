@@ -19,6 +19,7 @@ use crate::engine::SimDuration;
 use crate::model::activemq::dispatch_selector::MAX_CONSUMER_PRIORITY;
 use crate::model::activemq::expiry::DEFAULT_EXPIRE_MESSAGES_PERIOD;
 use crate::model::activemq::groups::MAX_GROUPS;
+use crate::model::activemq::priority::{DEFAULT_PRIORITY, MAX_PRIORITY as MAX_JMS_PRIORITY};
 use crate::model::config::{
     AbortSlowConsumer, AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig,
     CrashPoint, DEFAULT_MAX_TIME_SINCE_LAST_ACK, DEFAULT_OPTIMIZE_ACK_TIMEOUT,
@@ -658,12 +659,17 @@ impl Ctx<'_> {
             Some(f) => Some(self.duration("expire_messages_period", f)?).filter(|p| !p.is_zero()),
             None => Some(DEFAULT_EXPIRE_MESSAGES_PERIOD),
         };
+        let prioritized_messages = match &b.prioritized_messages {
+            Some(f) => self.flag("prioritized_messages", f)?,
+            None => false,
+        };
         Ok(BrokerConfig {
             flavor,
             redelivery,
             use_prefetch_extension,
             slow_consumer,
             expire_messages_period,
+            prioritized_messages,
         })
     }
 
@@ -892,6 +898,10 @@ impl Ctx<'_> {
         let time_to_live = self
             .opt_duration("time_to_live", &p.time_to_live)?
             .filter(|t| !t.is_zero());
+        let priority = match &p.priority {
+            Some(v) => self.int_in("priority", v, 0, i128::from(MAX_JMS_PRIORITY))? as u8,
+            None => DEFAULT_PRIORITY,
+        };
         let groups = match &p.groups {
             Some(g) => Some(self.int_in("groups", g, 1, i128::from(MAX_GROUPS))? as u16),
             None => None,
@@ -903,6 +913,7 @@ impl Ctx<'_> {
             start_at,
             groups,
             time_to_live,
+            priority,
         })
     }
 
@@ -1022,6 +1033,22 @@ impl Ctx<'_> {
             Some(f) => self.flag("consumer_expiry_check_enabled", f)?,
             None => true,
         };
+        let message_priority_supported = match &c.message_priority_supported {
+            Some(f) => self.flag("message_priority_supported", f)?,
+            None => false,
+        };
+        if let Some(f) = &c.message_priority_supported
+            && message_priority_supported
+            && ack_mode == AckMode::Transacted
+        {
+            return Err(self.err(
+                &f.referenced,
+                format!(
+                    "consumer `{name}`: message_priority_supported with ack_mode transacted is not modelled: it switches on transactedIndividualAck (a transacted INDIVIDUAL ack per message instead of DELIVERED acks, ActiveMQMessageConsumer constructor)"
+                ),
+                "message_priority_supported: false for a transacted consumer, or another ack_mode",
+            ));
+        }
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1135,6 +1162,7 @@ impl Ctx<'_> {
             priority,
             exclusive,
             consumer_expiry_check_enabled,
+            message_priority_supported,
         })
     }
 

@@ -377,3 +377,31 @@ fn message_ttl_expiry_in_the_broker_and_at_the_client() {
     assert!(close(s.makespan_s, 1.4, 1e-9), "{}", s.makespan_s);
     assert!(close(s.end_s, 30.0, 1e-9), "{}", s.end_s);
 }
+
+/// Message ids in the order the application got them.
+fn delivery_order(scenario: &acksim::model::config::Scenario) -> (RunOutcome, Vec<u32>) {
+    use acksim::model::trace::{TraceKind, TraceRecord};
+    let mut trace: Vec<TraceRecord> = Vec::new();
+    let out = run(scenario, Some(&mut trace)).expect("run");
+    let order = trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Delivered)
+        .filter_map(|r| r.message)
+        .collect();
+    (out, order)
+}
+
+#[test]
+fn message_priority_dispatches_the_highest_priority_first_when_enabled() {
+    let path = scenarios_dir().join("message-priority.yaml");
+    let mut scenario = acksim::scenario::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let (out, order) = delivery_order(&scenario);
+    assert_eq!(fates(&out.summary), (10, 10, 10, 0, 0, 0, 0));
+    assert_eq!(order, vec![1, 2, 4, 6, 8, 10, 3, 5, 7, 9]);
+    assert!(close(out.summary.makespan_s, 1.1, 1e-9));
+    scenario.broker.prioritized_messages = false;
+    let (_, fifo) = delivery_order(&scenario);
+    assert_eq!(fifo, (1..=10).collect::<Vec<u32>>());
+}

@@ -12,6 +12,7 @@ use crate::model::activemq::dispatch_selector::{
 };
 use crate::model::activemq::expiry::is_expired;
 use crate::model::activemq::groups::MessageGroupOwners;
+use crate::model::activemq::priority;
 use crate::model::message::{MessageId, MessageRef};
 use std::collections::VecDeque;
 
@@ -131,6 +132,16 @@ pub struct Queue {
     groups: MessageGroupOwners,
     /// The simulated time of the command being applied, for expiry checks (A10.1).
     now: SimTime,
+    /// `PolicyEntry.prioritizedMessages`: waiting messages ordered by JMSPriority (A10.2).
+    prioritized: bool,
+}
+
+/// Which waiting list a message comes from, and the positions reached in each, while one
+/// dispatch pass walks the waiting messages.
+#[derive(Debug, Clone, Copy, Default)]
+struct WaitingCursor {
+    redelivered: usize,
+    pending: usize,
 }
 
 impl Queue {
@@ -145,6 +156,23 @@ impl Queue {
             selector: QueueDispatchSelector::default(),
             groups: MessageGroupOwners::default(),
             now: SimTime::ZERO,
+            prioritized: false,
+        }
+    }
+
+    /// `prioritizedMessages` on: both waiting lists are kept highest JMSPriority first and
+    /// are merged by priority when dispatching (A10.2).
+    pub fn with_prioritized_messages(mut self, prioritized: bool) -> Self {
+        self.prioritized = prioritized;
+        self
+    }
+
+    /// Appends to a waiting list: at its end, or at the end of its priority band.
+    fn push_waiting(prioritized: bool, list: &mut VecDeque<MessageRef>, message: MessageRef) {
+        if prioritized {
+            priority::insert_last(list, message);
+        } else {
+            list.push_back(message);
         }
     }
 
@@ -190,7 +218,7 @@ impl Queue {
             effects.push(BrokerEffect::Expired { id: message.id });
             return;
         }
-        self.pending.push_back(message);
+        Self::push_waiting(self.prioritized, &mut self.pending, message);
         self.dispatch(effects);
     }
 
@@ -284,7 +312,7 @@ impl Queue {
         let taken = sub.dispatched.len();
         for mut m in sub.dispatched {
             m.redelivery_counter += 1;
-            self.redelivered_waiting.push_back(m);
+            Self::push_waiting(self.prioritized, &mut self.redelivered_waiting, m);
         }
         self.dispatch(effects);
         taken
@@ -312,7 +340,7 @@ impl Queue {
             if i < delivered_up_to {
                 m.redelivery_counter += 1;
             }
-            self.redelivered_waiting.push_back(m);
+            Self::push_waiting(self.prioritized, &mut self.redelivered_waiting, m);
         }
         self.dispatch(effects);
         taken
@@ -469,18 +497,11 @@ impl Queue {
     /// looks at every waiting message, which differs only when more than 200 messages wait
     /// behind groups whose owners are full.
     fn dispatch(&mut self, effects: &mut Vec<BrokerEffect>) {
-        // Index into redelivered_waiting ++ pending of the next message to try.
-        let mut next = 0;
-        while next < self.waiting() {
-            let redelivered = self.redelivered_waiting.len();
-            let message = if next < redelivered {
-                self.redelivered_waiting[next]
-            } else {
-                self.pending[next - redelivered]
-            };
+        let mut cursor = WaitingCursor::default();
+        while let Some((from_redelivered, message)) = self.peek_waiting(cursor) {
             // Page-in (which needs a consumer) drops an expired message (A10.1).
             if !self.consumer_list.is_empty() && is_expired(&message, self.now) {
-                self.take_waiting(next);
+                self.take_waiting(cursor, from_redelivered);
                 effects.push(BrokerEffect::Expired { id: message.id });
                 continue;
             }
@@ -496,10 +517,14 @@ impl Queue {
                 {
                     return;
                 }
-                next += 1;
+                if from_redelivered {
+                    cursor.redelivered += 1;
+                } else {
+                    cursor.pending += 1;
+                }
                 continue;
             };
-            let message = self.take_waiting(next);
+            let message = self.take_waiting(cursor, from_redelivered);
             let id = self.consumer_list[pos];
             let sub = self.subscriptions[id]
                 .as_mut()
@@ -520,15 +545,28 @@ impl Queue {
         }
     }
 
-    /// Removes the `index`-th waiting message (redeliveries first).
-    fn take_waiting(&mut self, index: usize) -> MessageRef {
-        let redelivered = self.redelivered_waiting.len();
-        if index < redelivered {
-            self.redelivered_waiting.remove(index)
+    /// Removes the waiting message `cursor` points at in the list it came from.
+    fn take_waiting(&mut self, cursor: WaitingCursor, from_redelivered: bool) -> MessageRef {
+        if from_redelivered {
+            self.redelivered_waiting.remove(cursor.redelivered)
         } else {
-            self.pending.remove(index - redelivered)
+            self.pending.remove(cursor.pending)
         }
-        .expect("index is in range")
+        .expect("the cursor points at a waiting message")
+    }
+
+    /// The next waiting message to try from `cursor`, and whether it is a redelivery:
+    /// redeliveries first (A5.1), or with `prioritizedMessages` the higher JMSPriority first,
+    /// redeliveries first within a priority (A10.2).
+    fn peek_waiting(&self, cursor: WaitingCursor) -> Option<(bool, MessageRef)> {
+        let redelivered = self.redelivered_waiting.get(cursor.redelivered);
+        let pending = self.pending.get(cursor.pending);
+        match (redelivered, pending) {
+            (Some(r), Some(p)) if self.prioritized && p.priority > r.priority => Some((false, *p)),
+            (Some(r), _) => Some((true, *r)),
+            (None, Some(p)) => Some((false, *p)),
+            (None, None) => None,
+        }
     }
 
     /// Not full and allowed by the dispatch selector.
@@ -577,6 +615,7 @@ mod tests {
             sent_at: SimTime::ZERO,
             group: None,
             expiration: SimTime::ZERO,
+            priority: 4,
         }
     }
 

@@ -16,6 +16,7 @@ use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::SubscriptionId;
 use crate::model::activemq::dispatch_selector::DispatchInfo;
 use crate::model::activemq::expiry;
+use crate::model::activemq::priority;
 use crate::model::config::{
     AckMode, ConsumerConfig, CrashConfig, CrashPoint, DeliveryMode, FailureHandling, NetworkConfig,
     RedeliveryPolicy,
@@ -149,6 +150,9 @@ pub struct Consumer {
     last_delivered: Option<MessageId>,
     /// `consumerExpiryCheckEnabled` (A2.10).
     expiry_check: bool,
+    /// `messagePrioritySupported`: the buffer is a `SimplePriorityMessageDispatchChannel`
+    /// (A10.2).
+    priority_buffer: bool,
     /// The broker closed this consumer (`ConsumerControl(close)` or a failed connection,
     /// A8.3): the process lives on, but its consumer takes and acknowledges nothing more.
     closed: bool,
@@ -232,6 +236,7 @@ impl Consumer {
             pull_outstanding: false,
             last_delivered: None,
             expiry_check: cfg.consumer_expiry_check_enabled,
+            priority_buffer: cfg.message_priority_supported,
             closed: false,
             app: AppState::Idle,
             processed_since_ack: 0,
@@ -443,7 +448,11 @@ impl Consumer {
                 break;
             }
             self.inbound.pop_front();
-            self.unconsumed.push_back(message);
+            if self.priority_buffer {
+                priority::insert_last(&mut self.unconsumed, message);
+            } else {
+                self.unconsumed.push_back(message);
+            }
             if self.prefetch == 0 {
                 self.pull_outstanding = false;
             }
@@ -778,7 +787,11 @@ impl Consumer {
         }
         self.trace(ctx, TraceKind::RedeliveryDue, None);
         for m in self.redelivery_pending.drain(..).rev() {
-            self.unconsumed.push_front(m);
+            if self.priority_buffer {
+                priority::insert_first(&mut self.unconsumed, m);
+            } else {
+                self.unconsumed.push_front(m);
+            }
         }
         self.running = true;
         self.try_deliver(ctx);

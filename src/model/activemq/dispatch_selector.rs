@@ -114,6 +114,7 @@ mod tests {
             sent_at: SimTime::ZERO,
             group: None,
             expiration: SimTime::ZERO,
+            priority: 4,
         }
     }
 

@@ -56,6 +56,7 @@ mod tests {
             sent_at: SimTime::ZERO,
             group: None,
             expiration,
+            priority: 4,
         }
     }
 
@@ -133,6 +134,7 @@ mod tests {
                     start_at: SimDuration::ZERO,
                     groups: None,
                     time_to_live: Some(ttl),
+                    priority: 4,
                 }],
                 consumers: vec![consumer],
             }

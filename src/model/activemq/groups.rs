@@ -89,6 +89,7 @@ mod tests {
             sent_at: SimTime::ZERO,
             group: Some(group),
             expiration: SimTime::ZERO,
+            priority: 4,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod consumer;
 pub mod dispatch_selector;
 pub mod expiry;
 pub mod groups;
+pub mod priority;
 mod redelivery;
 pub mod slow_consumer;
 

@@ -244,6 +244,7 @@ mod tests {
                     sent_at: SimTime::ZERO,
                     group: None,
                     expiration: SimTime::ZERO,
+                    priority: 4,
                 },
                 &mut fx,
             );
@@ -398,6 +399,7 @@ mod tests {
                     start_at: SimDuration::from_secs(1),
                     groups: None,
                     time_to_live: None,
+                    priority: 4,
                 }],
                 consumers: vec![
                     consumer("stuck", SimDuration::from_secs(100)),

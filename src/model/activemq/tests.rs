@@ -85,6 +85,7 @@ fn scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
             start_at: SimDuration::ZERO,
             groups: None,
             time_to_live: None,
+            priority: 4,
         }],
         consumers,
     }
