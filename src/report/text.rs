@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::metrics::{CONSUMER_COLUMNS, Column, ConsumerSummary, RunSummary, Value};
 use crate::model::config::{
     AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DurationDist,
-    FailureHandling, ProducerConfig, Scenario,
+    FailureHandling, ProducerConfig, Scenario, SlowConsumerStrategy,
 };
 
 /// The run summary: header, outcome, per-consumer table and the conservation check.
@@ -233,7 +233,17 @@ fn producer(p: &ProducerConfig) -> String {
     } else {
         format!(" from {}", p.start_at)
     };
-    format!("{}: {}, {arrival}{start}", p.name, p.messages)
+    let mut extra = String::new();
+    if let Some(ttl) = p.time_to_live {
+        extra.push_str(&format!(", time to live {ttl}"));
+    }
+    if p.priority != 4 {
+        extra.push_str(&format!(", priority {}", p.priority));
+    }
+    if let Some(g) = p.groups {
+        extra.push_str(&format!(", {g} message groups"));
+    }
+    format!("{}: {}, {arrival}{start}{extra}", p.name, p.messages)
 }
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
@@ -348,8 +358,27 @@ fn broker(b: &BrokerConfig) -> String {
     } else {
         "off"
     };
+    let mut extra = String::new();
+    match b.slow_consumer {
+        SlowConsumerStrategy::None => {}
+        SlowConsumerStrategy::Abort(_) => {
+            extra.push_str("; AbortSlowConsumerStrategy (never acts on a queue)")
+        }
+        SlowConsumerStrategy::AbortSlowAck {
+            abort,
+            max_time_since_last_ack,
+            ..
+        } => extra.push_str(&format!(
+            "; AbortSlowAckConsumerStrategy every {}, max time since last ack {}",
+            abort.check_period,
+            max_time_since_last_ack.map_or("off".to_string(), |d| d.to_string())
+        )),
+    }
+    if b.prioritized_messages {
+        extra.push_str("; prioritized messages");
+    }
     format!(
-        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}",
+        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{extra}",
         r.initial_redelivery_delay, r.redelivery_delay
     )
 }
