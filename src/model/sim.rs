@@ -284,6 +284,9 @@ struct World<'t> {
     slow_consumers: Option<SlowConsumerMonitor>,
     /// `expireMessagesPeriod`, when some producer sets a time to live (A10.1).
     expire_messages_period: Option<SimDuration>,
+    /// Periodic broker tasks (slow-consumer check, expiry sweep) now scheduled: each keeps
+    /// running only while something other than these tasks can still happen.
+    periodic_tasks: usize,
 }
 
 impl Producer {
@@ -431,12 +434,14 @@ impl<'t> World<'t> {
             // The strategy's timer starts with the broker (A8.4).
             events.push(SimTime::ZERO + m.check_period(), Event::SlowConsumerCheck);
         }
+        let mut periodic_tasks = usize::from(slow_consumers.is_some());
         let expire_messages_period = scenario
             .broker
             .expire_messages_period
             .filter(|_| scenario.producers.iter().any(|p| p.time_to_live.is_some()));
         if let Some(period) = expire_messages_period {
             events.push(SimTime::ZERO + period, Event::ExpireMessages);
+            periodic_tasks += 1;
         }
         let capacity = usize::try_from(scenario.total_messages())
             .unwrap_or(usize::MAX)
@@ -458,6 +463,7 @@ impl<'t> World<'t> {
             touched: Vec::new(),
             slow_consumers,
             expire_messages_period,
+            periodic_tasks,
         }
     }
 
@@ -547,6 +553,7 @@ impl<'t> World<'t> {
             touched,
             slow_consumers,
             expire_messages_period,
+            periodic_tasks,
             ..
         } = self;
         queue.set_clock(*now);
@@ -657,8 +664,20 @@ impl<'t> World<'t> {
                 generation,
             } => consumers[consumer].on_crash(&mut ctx, generation),
             Event::SlowConsumerCheck => {
-                if let Some(m) = slow_consumers {
-                    slow_consumer_check(&mut ctx, m, queue, consumers, subscription_owner, effects);
+                let other_tasks = *periodic_tasks - 1;
+                let rescheduled = slow_consumers.as_mut().is_some_and(|m| {
+                    slow_consumer_check(
+                        &mut ctx,
+                        m,
+                        queue,
+                        consumers,
+                        subscription_owner,
+                        effects,
+                        other_tasks,
+                    )
+                });
+                if !rescheduled {
+                    *periodic_tasks -= 1;
                 }
             }
             Event::BrokerClosesConsumer {
@@ -670,10 +689,13 @@ impl<'t> World<'t> {
                 queue.expire_waiting(effects);
                 // The task runs for the broker's life; the model stops it once no waiting
                 // message can expire and nothing else can happen.
+                let other_tasks = *periodic_tasks - 1;
                 if let Some(period) = *expire_messages_period
-                    && (!ctx.events.is_empty() || queue.has_expiring_waiting())
+                    && (ctx.events.len() > other_tasks || queue.has_expiring_waiting())
                 {
                     ctx.schedule(ctx.now + period, Event::ExpireMessages);
+                } else {
+                    *periodic_tasks -= 1;
                 }
             }
             Event::ForcedRemove { subscription } => {
@@ -918,7 +940,8 @@ fn slow_consumer_sees_command(
 /// `ConsumerControl(close)` to the client and schedules the broker's forced removal one second
 /// later; with `abortConnection` the broker fails the connection instead: the subscription goes
 /// at once, as on a connection drop (A5.2), and the client learns of it one latency later.
-/// The task reschedules itself while anything can still happen.
+/// The task reschedules itself (returning true) while anything other than the
+/// `other_tasks` periodic tasks can still happen.
 fn slow_consumer_check(
     ctx: &mut Ctx,
     monitor: &mut SlowConsumerMonitor,
@@ -926,7 +949,8 @@ fn slow_consumer_check(
     consumers: &mut [Consumer],
     subscription_owner: &[(usize, u32)],
     effects: &mut Vec<BrokerEffect>,
-) {
+    other_tasks: usize,
+) -> bool {
     let outcome = monitor.check(ctx.now, queue);
     for sub in outcome.abort {
         let (consumer, generation) = subscription_owner[sub];
@@ -960,9 +984,11 @@ fn slow_consumer_check(
             },
         );
     }
-    if !ctx.events.is_empty() || !effects.is_empty() || monitor.may_abort(queue) {
+    let more = ctx.events.len() > other_tasks || !effects.is_empty() || monitor.may_abort(queue);
+    if more {
         ctx.schedule(ctx.now + monitor.check_period(), Event::SlowConsumerCheck);
     }
+    more
 }
 
 /// `AbortSlowConsumerStrategy.abortSubscription`: the broker's own `RemoveInfo` follows the

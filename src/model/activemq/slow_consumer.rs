@@ -445,6 +445,29 @@ mod tests {
         }
 
         #[test]
+        fn periodic_tasks_do_not_keep_each_other_alive() {
+            // Defaults plus a 1 h time to live (so the expiry sweep runs too, every 30 s like
+            // the check). stuck is aborted at 60 s (ConsumerControl close: it acks 1, 3-19 go
+            // to worker), its onMessage returns at 101 s. At 120 s neither task sees anything
+            // but the other: both stop, and the run ends at 120 s, not at the 30-day horizon.
+            let mut s = scenario(SlowConsumerStrategy::AbortSlowAck {
+                abort: AbortSlowConsumer::default(),
+                max_time_since_last_ack: Some(SimDuration::from_secs(30)),
+                ignore_idle_consumers: true,
+            });
+            s.producers[0].time_to_live = Some(SimDuration::from_secs(3600));
+            let out = outcome(&s);
+            let sum = &out.summary;
+            assert_eq!(
+                (sum.processed, sum.expired, sum.slow_consumer_aborts),
+                (20, 0, 1)
+            );
+            assert_eq!((sum.redelivered, sum.acks.standard), (0, 20));
+            assert!(!out.cut_by_until);
+            assert_eq!(sum.end_s, 120.0);
+        }
+
+        #[test]
         fn a8_3_abort_strategy_never_aborts_a_queue_consumer() {
             // No slow event on a queue: stuck keeps its 10 and processes them one per 100 s,
             // the last ending at 1 s + 10 x 100 s = 1001 s.
