@@ -243,6 +243,8 @@ pub(crate) struct RawBroker {
     pub destination: Field<RawDestination>,
     pub crash: Field<RawBrokerCrash>,
     pub persist_jms_redelivered: Field<Flag>,
+    pub expire_messages_period: Field<Dur>,
+    pub prioritized_messages: Field<Flag>,
 }
 
 /// `broker.destination`: a queue (default) or a topic and its `PolicyEntry`.
@@ -348,6 +350,9 @@ pub(crate) struct RawProducer {
     pub persistent: Field<Flag>,
     pub send: Field<RawSend>,
     pub faults: Field<RawSendFaults>,
+    pub groups: Field<Num>,
+    pub time_to_live: Field<Dur>,
+    pub priority: Field<Num>,
 }
 
 /// A producer's send policy (`{mode: sync, timeout: 3s, retries: 2}`).
@@ -406,6 +411,10 @@ pub(crate) struct RawConsumer {
     pub start_at: Field<Dur>,
     pub subscription: Field<Word>,
     pub idempotent: Field<RawIdempotent>,
+    pub priority: Field<Num>,
+    pub exclusive: Field<Flag>,
+    pub consumer_expiry_check_enabled: Field<Flag>,
+    pub message_priority_supported: Field<Flag>,
 }
 
 /// An idempotent consumer's processed-id store (`{capacity: 1000, ttl: 1h}`).
@@ -599,7 +608,7 @@ mapping_slots! {
     RawNetwork { latency }
     RawBroker {
         flavor, redelivery, use_prefetch_extension, slow_consumer, destination, crash,
-        persist_jms_redelivered,
+        persist_jms_redelivered, expire_messages_period, prioritized_messages,
     }
     RawDestination { kind, policy_entry, pending_message_limit }
     RawBrokerCrash { at, restart_after }
@@ -613,14 +622,16 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at, persistent, send, faults }
+    RawProducer {
+        name, messages, arrival, start_at, persistent, send, faults, groups, time_to_live, priority,
+    }
     RawSend { mode, timeout, retries, failover }
     RawSendFaults { request_loss, response_loss, slow_broker }
     RawSlowBroker { probability, delay }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at, subscription,
-        idempotent,
+        idempotent, priority, exclusive, consumer_expiry_check_enabled, message_priority_supported,
     }
     RawIdempotent { capacity, ttl }
     RawFailures { probability, handling, poison }

@@ -34,6 +34,9 @@ fn producer(messages: u64, arrival: Arrival, send: SendConfig) -> ProducerConfig
         arrival,
         start_at: SimDuration::ZERO,
         send,
+        groups: None,
+        time_to_live: None,
+        priority: 4,
     }
 }
 
