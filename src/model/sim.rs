@@ -457,7 +457,8 @@ impl<'t> World<'t> {
                             retry_latency: latency.clone(),
                             retry_rng: streams.stream(&format!("producer/{}/retries", p.name)),
                         },
-                    ),
+                    )
+                    .with_certain_replies(scenario.broker.crash.is_none()),
                 };
                 if producer.messages > 0 {
                     let (at, first) = producer.send.send(SimTime::from(p.start_at));
@@ -892,12 +893,18 @@ impl<'t> World<'t> {
     }
 
     fn finish(
-        self,
+        mut self,
         scenario: &Scenario,
         executed: u64,
         cut_by_until: bool,
         wall_s: f64,
     ) -> Result<RunOutcome, SimError> {
+        // Replies whose outcome was certain arrive unless `until` cut the run first.
+        let settle_by =
+            cut_by_until.then(|| SimTime::from(scenario.until.unwrap_or(DEFAULT_HORIZON)));
+        for p in &mut self.producers {
+            p.send.settle(settle_by);
+        }
         let census = census(&self.ledger, &self.queue, &self.consumers)?;
         let waiting = self.queue.waiting()
             + self
