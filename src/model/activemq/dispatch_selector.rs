@@ -28,6 +28,11 @@ pub fn add_to_consumer_list(
     priority_of: impl Fn(SubscriptionId) -> u8,
 ) {
     let p = priority_of(id);
+    // Equal priorities (the usual case) rejoin at the very end: no search needed.
+    if list.last().is_none_or(|&s| priority_of(s) >= p) {
+        list.push(id);
+        return;
+    }
     let at = list.partition_point(|&s| priority_of(s) >= p);
     list.insert(at, id);
 }
