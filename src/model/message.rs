@@ -31,6 +31,21 @@ pub struct MessageRef {
 }
 
 impl MessageRef {
+    /// Message `id` as a producer sends it at `sent_at` with the JMS defaults: PERSISTENT,
+    /// priority 4, no group, never expires, not redelivered.
+    pub fn new(id: MessageId, sent_at: SimTime) -> Self {
+        Self {
+            id,
+            message_id: id,
+            persistent: true,
+            redelivery_counter: 0,
+            sent_at,
+            group: None,
+            expiration: SimTime::ZERO,
+            priority: 4,
+        }
+    }
+
     /// `Message.isRedelivered()`: JMSRedelivered ⇔ redeliveryCounter > 0 (A5.4).
     pub fn is_redelivered(&self) -> bool {
         self.redelivery_counter > 0

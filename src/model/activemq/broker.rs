@@ -37,6 +37,22 @@ pub enum BrokerEffect {
     Expired { id: MessageId },
 }
 
+/// The (subscription, message id) of every dispatch among `effects`, in order: what a test of
+/// a dispatch rule compares.
+#[cfg(test)]
+pub(crate) fn dispatches(effects: &[BrokerEffect]) -> Vec<(SubscriptionId, MessageId)> {
+    effects
+        .iter()
+        .filter_map(|e| match *e {
+            BrokerEffect::Dispatched {
+                subscription,
+                message,
+            } => Some((subscription, message.id)),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Why an ack could not be applied. The real broker answers such an ack with a JMSException
 /// (a `ConnectionError` to the client for an async ack) and changes nothing; the model rejects it
 /// the same way (see `sim::reject_or_fail`). It happens when an application acknowledges a
@@ -681,16 +697,7 @@ mod tests {
     use crate::engine::SimTime;
 
     fn msg(id: MessageId) -> MessageRef {
-        MessageRef {
-            id,
-            message_id: id,
-            persistent: true,
-            redelivery_counter: 0,
-            sent_at: SimTime::ZERO,
-            group: None,
-            expiration: SimTime::ZERO,
-            priority: 4,
-        }
+        MessageRef::new(id, SimTime::ZERO)
     }
 
     fn dispatched_to(effects: &[BrokerEffect]) -> Vec<(SubscriptionId, MessageId)> {

@@ -113,28 +113,11 @@ mod tests {
     use crate::model::message::{MessageId, MessageRef};
 
     fn msg(id: MessageId) -> MessageRef {
-        MessageRef {
-            id,
-            message_id: id,
-            persistent: true,
-            redelivery_counter: 0,
-            sent_at: SimTime::ZERO,
-            group: None,
-            expiration: SimTime::ZERO,
-            priority: 4,
-        }
+        MessageRef::new(id, SimTime::ZERO)
     }
 
     fn dispatched(fx: &[BrokerEffect]) -> Vec<(SubscriptionId, MessageId)> {
-        fx.iter()
-            .filter_map(|e| match e {
-                BrokerEffect::Dispatched {
-                    subscription,
-                    message,
-                } => Some((*subscription, message.id)),
-                _ => None,
-            })
-            .collect()
+        crate::model::activemq::broker::dispatches(fx)
     }
 
     #[test]

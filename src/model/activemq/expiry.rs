@@ -51,14 +51,8 @@ mod tests {
 
     fn message(expiration: SimTime) -> MessageRef {
         MessageRef {
-            id: 1,
-            message_id: 1,
-            persistent: true,
-            redelivery_counter: 0,
-            sent_at: SimTime::ZERO,
-            group: None,
             expiration,
-            priority: 4,
+            ..MessageRef::new(1, SimTime::ZERO)
         }
     }
 

@@ -35,14 +35,8 @@ mod tests {
 
     fn m(id: u32, priority: u8) -> MessageRef {
         MessageRef {
-            id,
-            message_id: id,
-            persistent: true,
-            redelivery_counter: 0,
-            sent_at: SimTime::ZERO,
-            group: None,
-            expiration: SimTime::ZERO,
             priority,
+            ..MessageRef::new(id, SimTime::ZERO)
         }
     }
 

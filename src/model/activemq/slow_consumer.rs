@@ -237,19 +237,7 @@ mod tests {
         let mut fx: Vec<BrokerEffect> = Vec::new();
         let s = q.add_subscription(0, 10, &mut fx);
         for id in 1..=messages {
-            q.enqueue(
-                MessageRef {
-                    id,
-                    message_id: id,
-                    persistent: true,
-                    redelivery_counter: 0,
-                    sent_at: SimTime::ZERO,
-                    group: None,
-                    expiration: SimTime::ZERO,
-                    priority: 4,
-                },
-                &mut fx,
-            );
+            q.enqueue(MessageRef::new(id, SimTime::ZERO), &mut fx);
         }
         (q, s)
     }

@@ -658,24 +658,15 @@ mod tests {
 
     fn copy(id: MessageId, persistent: bool) -> MessageRef {
         MessageRef {
-            id,
-            message_id: id,
             persistent,
-            redelivery_counter: 0,
-            sent_at: SimTime::ZERO,
-            group: None,
-            expiration: SimTime::ZERO,
-            priority: 4,
+            ..MessageRef::new(id, SimTime::ZERO)
         }
     }
 
     fn dispatched(effects: &[BrokerEffect]) -> Vec<MessageId> {
-        effects
-            .iter()
-            .filter_map(|e| match e {
-                BrokerEffect::Dispatched { message, .. } => Some(message.id),
-                _ => None,
-            })
+        crate::model::activemq::broker::dispatches(effects)
+            .into_iter()
+            .map(|(_, id)| id)
             .collect()
     }
 
