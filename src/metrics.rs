@@ -31,12 +31,28 @@ impl AckCounts {
     }
 }
 
+/// RocketMQ counters (semantics.md B3, B4); zero for ActiveMQ runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RocketMqCounts {
+    /// UPDATE_CONSUMER_OFFSET commands the broker received (periodic persists and queue
+    /// removals; offsets piggybacked on pulls not counted), or BROADCASTING offset-file writes.
+    pub offset_commits: u64,
+    /// CONSUMER_SEND_MSG_BACK messages the broker received (the orderly DLQ send included).
+    pub sent_back: u64,
+    /// Deliveries of messages pulled from `%RETRY%<group>`.
+    pub retry_deliveries: u64,
+}
+
 /// The outcome of one run: one row of `summary.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
     pub scenario: String,
     pub seed: u64,
     pub produced: u64,
+    /// Message copies whose fate the run counts: `produced`, except RocketMQ BROADCASTING,
+    /// where every consumer instance's copy of a message has its own fate
+    /// (`produced × instances`). An extension of the contract.
+    pub copies: u64,
     /// Broker → consumer dispatch commands (first dispatches and redispatches after a lost
     /// consumer). An extension of the contract.
     pub dispatched: u64,
@@ -50,6 +66,7 @@ pub struct RunSummary {
     pub expired: u64,
     pub in_flight: u64,
     pub acks: AckCounts,
+    pub rocketmq: RocketMqCounts,
     pub stalled: bool,
     pub idle_with_backlog_s: f64,
     pub jain_fairness: f64,
@@ -65,10 +82,10 @@ pub struct RunSummary {
 
 impl RunSummary {
     /// contract.md: every accepted message ends a run with exactly one fate, so
-    /// `produced = unique_processed + lost + dlq + expired + in_flight`.
+    /// `produced = unique_processed + lost + dlq + expired + in_flight` (each copy of a
+    /// RocketMQ BROADCASTING message has its own fate: `copies` stands for `produced`).
     pub fn conserves_messages(&self) -> bool {
-        self.produced
-            == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
+        self.copies == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
     }
 }
 
@@ -132,6 +149,11 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     column!("produced", "messages the broker accepted", |r| Value::U64(
         r.produced
     )),
+    column!(
+        "copies",
+        "message copies whose fate is counted: produced, or produced x instances for RocketMQ broadcasting (then unique_processed, lost, dlq and in_flight count copies)",
+        |r| Value::U64(r.copies)
+    ),
     column!(
         "dispatched",
         "broker-to-consumer dispatch commands, first and re-dispatches",
@@ -211,6 +233,21 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         "acks_rejected",
         "ack commands the broker could not correlate with its dispatched list and ignored",
         |r| Value::U64(r.acks.rejected)
+    ),
+    column!(
+        "offset_commits",
+        "RocketMQ: UPDATE_CONSUMER_OFFSET commands the broker received (periodic persists and queue removals, not the offsets piggybacked on pulls); broadcasting: offset-file writes",
+        |r| Value::U64(r.rocketmq.offset_commits)
+    ),
+    column!(
+        "sent_back",
+        "RocketMQ: failed messages sent back to the broker (CONSUMER_SEND_MSG_BACK, to %RETRY% or %DLQ%)",
+        |r| Value::U64(r.rocketmq.sent_back)
+    ),
+    column!(
+        "retry_deliveries",
+        "RocketMQ: deliveries of messages pulled from %RETRY%<group>",
+        |r| Value::U64(r.rocketmq.retry_deliveries)
     ),
     column!(
         "stalled",

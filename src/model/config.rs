@@ -6,6 +6,7 @@
 //! with the `semantics.md` rule it comes from.
 
 use crate::engine::SimDuration;
+pub use crate::model::rocketmq::config::{RocketMqBrokerConfig, RocketMqConsumerConfig};
 
 /// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
@@ -87,6 +88,8 @@ pub struct BrokerConfig {
     /// dispatch window (A6.2).
     pub use_prefetch_extension: bool,
     pub slow_consumer: SlowConsumerStrategy,
+    /// The RocketMQ topic (flavor `rocketmq` only).
+    pub rocketmq: RocketMqBrokerConfig,
 }
 
 impl Default for BrokerConfig {
@@ -96,6 +99,7 @@ impl Default for BrokerConfig {
             redelivery: RedeliveryPolicy::default(),
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
+            rocketmq: RocketMqBrokerConfig::default(),
         }
     }
 }
@@ -216,6 +220,8 @@ pub struct ConsumerConfig {
     pub failures: FailureConfig,
     pub crash: Option<CrashConfig>,
     pub start_at: SimDuration,
+    /// The RocketMQ push-consumer settings (flavor `rocketmq` only).
+    pub rocketmq: RocketMqConsumerConfig,
 }
 
 impl ConsumerConfig {
@@ -235,6 +241,7 @@ impl ConsumerConfig {
             failures: FailureConfig::default(),
             crash: None,
             start_at: SimDuration::ZERO,
+            rocketmq: RocketMqConsumerConfig::default(),
         }
     }
 }

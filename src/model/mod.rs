@@ -7,6 +7,7 @@ pub mod dist;
 pub mod ledger;
 pub mod message;
 pub mod network;
+pub mod rocketmq;
 pub mod sim;
 pub mod trace;
 

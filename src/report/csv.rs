@@ -182,6 +182,7 @@ pub(super) mod tests {
             scenario: "s, \"quoted\"".into(),
             seed: 7,
             produced: 10,
+            copies: 10,
             dispatched: 11,
             deliveries: 12,
             redelivered: 2,
@@ -197,6 +198,7 @@ pub(super) mod tests {
                 delivered: 1,
                 ..AckCounts::default()
             },
+            rocketmq: Default::default(),
             stalled: false,
             idle_with_backlog_s: 0.25,
             jain_fairness: 0.1 + 0.2,

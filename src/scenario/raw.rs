@@ -240,6 +240,8 @@ pub(crate) struct RawBroker {
     pub redelivery: Field<RawRedelivery>,
     pub use_prefetch_extension: Field<Flag>,
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
+    /// RocketMQ: the topic's queue count.
+    pub queues: Field<Num>,
 }
 
 /// ActiveMQ's `RedeliveryPolicy`, snake_case.
@@ -340,6 +342,19 @@ pub(crate) struct RawConsumer {
     pub failures: Field<RawFailures>,
     pub crash: Field<RawCrash>,
     pub start_at: Field<Dur>,
+    // RocketMQ `DefaultMQPushConsumer` fields (validated by `super::rocketmq`).
+    pub group: Field<String>,
+    pub consume_mode: Field<Word>,
+    pub message_model: Field<Word>,
+    pub pull_batch_size: Field<Num>,
+    pub consume_message_batch_max_size: Field<Num>,
+    pub pull_threshold_for_queue: Field<Num>,
+    pub consume_concurrently_max_span: Field<Num>,
+    pub max_reconsume_times: Field<Num>,
+    pub persist_consumer_offset_interval: Field<Dur>,
+    pub consume_thread_min: Field<Num>,
+    pub consume_thread_max: Field<Num>,
+    pub suspend_current_queue_time: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -520,7 +535,7 @@ macro_rules! mapping_slots {
 mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
-    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer }
+    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer, queues }
     RawRedelivery {
         maximum_redeliveries, initial_redelivery_delay, redelivery_delay,
         use_exponential_backoff, backoff_multiplier, maximum_redelivery_delay,
@@ -535,6 +550,10 @@ mapping_slots! {
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at,
+        group, consume_mode, message_model, pull_batch_size, consume_message_batch_max_size,
+        pull_threshold_for_queue, consume_concurrently_max_span, max_reconsume_times,
+        persist_consumer_offset_interval, consume_thread_min, consume_thread_max,
+        suspend_current_queue_time,
     }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }

@@ -1,0 +1,26 @@
+//! The RocketMQ 4.9.7 model (`broker.flavor: rocketmq`): one topic with N queues, one
+//! consumer group of push consumers (CLUSTERING or BROADCASTING; concurrent or orderly),
+//! offsets, send-back to `%RETRY%<group>` and `%DLQ%<group>` (semantics.md B2–B5).
+//!
+//! It shares the engine, the ledger and the output types with the ActiveMQ model, so the CLI,
+//! sweeps and CSV writers treat both alike.
+
+pub mod config;
+mod consume;
+pub mod offset_store;
+pub mod process_queue;
+pub mod rebalance;
+pub mod retry;
+mod sim;
+#[cfg(test)]
+mod tests;
+
+pub use sim::run;
+
+/// A message queue of the group's subscriptions: one of the topic's queues, or the group's
+/// single `%RETRY%<group>` queue (the group auto-subscribes it, B4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QueueId {
+    Topic(u32),
+    Retry,
+}

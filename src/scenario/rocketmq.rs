@@ -1,0 +1,375 @@
+//! The RocketMQ fields of a scenario (`broker.flavor: rocketmq`): `DefaultMQPushConsumer`'s
+//! settings in snake_case with its defaults and `checkConfig` ranges (semantics.md B2.1), the
+//! topic's queue count, and the fields that belong to the other flavor only.
+//!
+//! A child module of `validate`, so it uses the same error helpers.
+
+use serde_saphyr::{Location, Spanned};
+
+use super::super::raw::{RawBroker, RawConsumer};
+use super::{Ctx, R};
+use crate::model::config::{BrokerConfig, BrokerFlavor, ConsumerConfig};
+use crate::model::rocketmq::config::{
+    ConsumeMode, MessageModel, RocketMqBrokerConfig, RocketMqConsumerConfig,
+};
+
+/// `checkConfig`: consumeThreadMin/Max ∈ [1, 1000].
+const THREADS: (i128, i128) = (1, 1000);
+/// `checkConfig`: pullBatchSize and consumeMessageBatchMaxSize ∈ [1, 1024].
+const BATCH: (i128, i128) = (1, 1024);
+/// `checkConfig`: pullThresholdForQueue and consumeConcurrentlyMaxSpan ∈ [1, 65535].
+const THRESHOLD: (i128, i128) = (1, 65535);
+/// Queues of one topic (`TopicConfig` read/write queue numbers).
+const QUEUES: (i128, i128) = (1, 1024);
+
+/// The consumer fields that only ActiveMQ has, with where each was written.
+fn activemq_consumer_fields(c: &RawConsumer) -> Vec<(&'static str, Location)> {
+    [
+        ("ack_mode", c.ack_mode.as_ref().map(|f| f.referenced)),
+        ("delivery", c.delivery.as_ref().map(|f| f.referenced)),
+        ("prefetch", c.prefetch.as_ref().map(|f| f.referenced)),
+        (
+            "optimize_ack",
+            c.optimize_ack.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "optimize_ack_timeout",
+            c.optimize_ack_timeout.as_ref().map(|f| f.referenced),
+        ),
+        ("ack_every", c.ack_every.as_ref().map(|f| f.referenced)),
+        (
+            "commit_every",
+            c.commit_every.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "failures.handling",
+            c.failures
+                .as_ref()
+                .and_then(|f| f.value.handling.as_ref().map(|h| h.referenced)),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(n, l)| l.map(|l| (n, l)))
+    .collect()
+}
+
+/// The consumer fields that only RocketMQ has, with where each was written.
+fn rocketmq_consumer_fields(c: &RawConsumer) -> Vec<(&'static str, Location)> {
+    [
+        ("group", c.group.as_ref().map(|f| f.referenced)),
+        (
+            "consume_mode",
+            c.consume_mode.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "message_model",
+            c.message_model.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "pull_batch_size",
+            c.pull_batch_size.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "consume_message_batch_max_size",
+            c.consume_message_batch_max_size
+                .as_ref()
+                .map(|f| f.referenced),
+        ),
+        (
+            "pull_threshold_for_queue",
+            c.pull_threshold_for_queue.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "consume_concurrently_max_span",
+            c.consume_concurrently_max_span
+                .as_ref()
+                .map(|f| f.referenced),
+        ),
+        (
+            "max_reconsume_times",
+            c.max_reconsume_times.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "persist_consumer_offset_interval",
+            c.persist_consumer_offset_interval
+                .as_ref()
+                .map(|f| f.referenced),
+        ),
+        (
+            "consume_thread_min",
+            c.consume_thread_min.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "consume_thread_max",
+            c.consume_thread_max.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "suspend_current_queue_time",
+            c.suspend_current_queue_time.as_ref().map(|f| f.referenced),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(n, l)| l.map(|l| (n, l)))
+    .collect()
+}
+
+impl Ctx<'_> {
+    /// `broker.queues` (RocketMQ only) and the ActiveMQ-only broker fields under rocketmq.
+    pub(super) fn rocketmq_broker(
+        &self,
+        b: &RawBroker,
+        flavor: BrokerFlavor,
+    ) -> R<RocketMqBrokerConfig> {
+        match flavor {
+            BrokerFlavor::ActiveMq => {
+                if let Some(q) = &b.queues {
+                    return Err(self.err(
+                        &q.referenced,
+                        "broker.queues is a RocketMQ topic setting; ActiveMQ queues have no partitions",
+                        "no `queues:` with `flavor: activemq` (or `flavor: rocketmq`)",
+                    ));
+                }
+                Ok(RocketMqBrokerConfig::default())
+            }
+            BrokerFlavor::RocketMq => {
+                let activemq_only = [
+                    ("redelivery", b.redelivery.as_ref().map(|f| f.referenced)),
+                    (
+                        "use_prefetch_extension",
+                        b.use_prefetch_extension.as_ref().map(|f| f.referenced),
+                    ),
+                    (
+                        "slow_consumer",
+                        b.slow_consumer.as_ref().map(|f| f.referenced),
+                    ),
+                ];
+                if let Some((name, Some(loc))) = activemq_only.iter().find(|(_, l)| l.is_some()) {
+                    return Err(self.err(
+                        loc,
+                        format!("broker.{name} is an ActiveMQ setting, but the broker flavor is `rocketmq`"),
+                        "RocketMQ settings: `broker.queues`, and on consumers `max_reconsume_times`, `consume_mode`, ... (or `flavor: activemq`)",
+                    ));
+                }
+                let queues = match &b.queues {
+                    Some(q) => self.int_in("broker.queues", q, QUEUES.0, QUEUES.1)? as u32,
+                    None => RocketMqBrokerConfig::default().queues,
+                };
+                Ok(RocketMqBrokerConfig { queues })
+            }
+        }
+    }
+
+    /// A consumer entry's RocketMQ fields, with `checkConfig`'s ranges; under ActiveMQ they
+    /// are errors, and under RocketMQ the ActiveMQ-only fields are.
+    pub(super) fn rocketmq_consumer(
+        &self,
+        c: &RawConsumer,
+        flavor: BrokerFlavor,
+        name: &str,
+    ) -> R<RocketMqConsumerConfig> {
+        let defaults = RocketMqConsumerConfig::default();
+        if flavor == BrokerFlavor::ActiveMq {
+            if let Some((field, loc)) = rocketmq_consumer_fields(c).first() {
+                return Err(self.err(
+                    loc,
+                    format!("consumer `{name}`: {field} is a RocketMQ push-consumer setting, but the broker flavor is `activemq`"),
+                    "ActiveMQ consumer settings (`ack_mode`, `prefetch`, ...), or `broker.flavor: rocketmq`",
+                ));
+            }
+            return Ok(defaults);
+        }
+        if let Some((field, loc)) = activemq_consumer_fields(c).first() {
+            return Err(self.err(
+                loc,
+                format!("consumer `{name}`: {field} is an ActiveMQ (JMS) setting, but the broker flavor is `rocketmq`"),
+                "RocketMQ push-consumer settings: `consume_mode`, `message_model`, `pull_batch_size`, `max_reconsume_times`, ... (a failure is RECONSUME_LATER, no `handling`)",
+            ));
+        }
+        let int = |key: &str, f: &Option<Spanned<_>>, (lo, hi): (i128, i128), default: u32| {
+            f.as_ref().map_or(Ok(default), |f| {
+                self.int_in(key, f, lo, hi).map(|v| v as u32)
+            })
+        };
+        let group = match &c.group {
+            Some(g) => self.name("group", g)?,
+            None => defaults.group.clone(),
+        };
+        let consume_mode = match &c.consume_mode {
+            Some(m) => self.word(
+                "consume_mode",
+                m,
+                &[
+                    ("concurrently", ConsumeMode::Concurrently),
+                    ("orderly", ConsumeMode::Orderly),
+                ],
+            )?,
+            None => defaults.consume_mode,
+        };
+        let message_model = match &c.message_model {
+            Some(m) => self.word(
+                "message_model",
+                m,
+                &[
+                    ("clustering", MessageModel::Clustering),
+                    ("broadcasting", MessageModel::Broadcasting),
+                ],
+            )?,
+            None => defaults.message_model,
+        };
+        let consume_thread_min = int(
+            "consume_thread_min",
+            &c.consume_thread_min,
+            THREADS,
+            defaults.consume_thread_min,
+        )?;
+        let consume_thread_max = int(
+            "consume_thread_max",
+            &c.consume_thread_max,
+            THREADS,
+            defaults.consume_thread_max,
+        )?;
+        if consume_thread_min > consume_thread_max {
+            let loc = c
+                .consume_thread_min
+                .as_ref()
+                .or(c.consume_thread_max.as_ref())
+                .map(|f| f.referenced)
+                .unwrap_or(Location::UNKNOWN);
+            return Err(self.err(
+                &loc,
+                format!("consumer `{name}`: consume_thread_min {consume_thread_min} is larger than consume_thread_max {consume_thread_max} (checkConfig rejects it)"),
+                "consume_thread_min ≤ consume_thread_max (default 20; raise both)",
+            ));
+        }
+        let max_reconsume_times = match &c.max_reconsume_times {
+            Some(f) => match self.int_in("max_reconsume_times", f, -1, i128::from(i32::MAX))? {
+                -1 => None,
+                v => Some(v as u32),
+            },
+            None => None,
+        };
+        let persist_consumer_offset_interval = match &c.persist_consumer_offset_interval {
+            Some(f) => {
+                let d = self.duration("persist_consumer_offset_interval", f)?;
+                if d.as_nanos() < 1_000_000 {
+                    return Err(self.err(
+                        &f.referenced,
+                        format!("persist_consumer_offset_interval {d} is below 1ms"),
+                        "a duration of at least 1ms (RocketMQ's timer counts milliseconds)",
+                    ));
+                }
+                d
+            }
+            None => defaults.persist_consumer_offset_interval,
+        };
+        let suspend_current_queue_time = match &c.suspend_current_queue_time {
+            Some(f) => self.duration("suspend_current_queue_time", f)?,
+            None => defaults.suspend_current_queue_time,
+        };
+        Ok(RocketMqConsumerConfig {
+            group,
+            consume_mode,
+            message_model,
+            pull_batch_size: int(
+                "pull_batch_size",
+                &c.pull_batch_size,
+                BATCH,
+                defaults.pull_batch_size,
+            )?,
+            consume_message_batch_max_size: int(
+                "consume_message_batch_max_size",
+                &c.consume_message_batch_max_size,
+                BATCH,
+                defaults.consume_message_batch_max_size,
+            )?,
+            pull_threshold_for_queue: int(
+                "pull_threshold_for_queue",
+                &c.pull_threshold_for_queue,
+                THRESHOLD,
+                defaults.pull_threshold_for_queue,
+            )?,
+            consume_concurrently_max_span: int(
+                "consume_concurrently_max_span",
+                &c.consume_concurrently_max_span,
+                THRESHOLD,
+                defaults.consume_concurrently_max_span,
+            )?,
+            max_reconsume_times,
+            persist_consumer_offset_interval,
+            consume_thread_min,
+            consume_thread_max,
+            suspend_current_queue_time,
+        })
+    }
+
+    /// The model runs one consumer group on one topic: every entry must name the same group
+    /// with the same message model and consume mode (a group whose members disagree is a
+    /// misconfiguration RocketMQ only logs). Orderly BROADCASTING and `broker_url` (an
+    /// ActiveMQ URI) are rejected.
+    pub(super) fn rocketmq_group(
+        &self,
+        broker: &BrokerConfig,
+        consumers: &[ConsumerConfig],
+        list: &Spanned<Vec<Spanned<RawConsumer>>>,
+        broker_url: Option<&Spanned<String>>,
+    ) -> R<()> {
+        if broker.flavor != BrokerFlavor::RocketMq {
+            return Ok(());
+        }
+        if let Some(u) = broker_url {
+            return Err(self.err(
+                &u.referenced,
+                "broker_url is an ActiveMQ connection URI, but the broker flavor is `rocketmq`",
+                "no `broker_url` with `flavor: rocketmq` (set the consumer fields directly)",
+            ));
+        }
+        let Some(first) = consumers.first() else {
+            return Ok(());
+        };
+        let f = &first.rocketmq;
+        for (c, raw) in consumers.iter().zip(&list.value).skip(1) {
+            let r = &c.rocketmq;
+            let mismatch = if r.group != f.group {
+                Some((
+                    "group",
+                    format!("`{}` (the first consumer's is `{}`)", r.group, f.group),
+                    raw.value.group.as_ref().map(|g| g.referenced),
+                ))
+            } else if r.message_model != f.message_model {
+                Some((
+                    "message_model",
+                    "differs from the first consumer's".to_string(),
+                    raw.value.message_model.as_ref().map(|g| g.referenced),
+                ))
+            } else if r.consume_mode != f.consume_mode {
+                Some((
+                    "consume_mode",
+                    "differs from the first consumer's".to_string(),
+                    raw.value.consume_mode.as_ref().map(|g| g.referenced),
+                ))
+            } else {
+                None
+            };
+            if let Some((field, what, loc)) = mismatch {
+                return Err(self.err(
+                    &loc.unwrap_or(raw.referenced),
+                    format!("consumer `{}`: {field} {what}: the model runs one consumer group, whose members share one subscription", c.name),
+                    format!("the same `{field}` on every consumer entry (use `replicas` for more instances)"),
+                ));
+            }
+        }
+        if f.message_model == MessageModel::Broadcasting && f.consume_mode == ConsumeMode::Orderly {
+            let loc = list.value[0]
+                .value
+                .consume_mode
+                .as_ref()
+                .map_or(list.value[0].referenced, |m| m.referenced);
+            return Err(self.err(
+                &loc,
+                "orderly consumption with `message_model: broadcasting` is not modelled yet",
+                "`consume_mode: concurrently` with broadcasting, or `message_model: clustering`",
+            ));
+        }
+        Ok(())
+    }
+}
