@@ -5,6 +5,10 @@
 
 use std::fmt::Write as _;
 
+/// The RocketMQ descriptions, in their own file.
+#[path = "rocketmq_text.rs"]
+mod rocketmq;
+
 use crate::metrics::{CONSUMER_COLUMNS, Column, ConsumerSummary, RunSummary, Value};
 use crate::model::config::{
     AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DurationDist,
@@ -71,6 +75,9 @@ fn outcome(out: &mut String, s: &RunSummary) {
         ),
     );
     line("acks", acks(s));
+    if s.rocketmq != Default::default() {
+        line("rocketmq", rocketmq::counts(s));
+    }
     line(
         "throughput",
         format!("{:.1} msg/s over {}", s.throughput, secs(s.makespan_s)),
@@ -119,9 +126,14 @@ pub fn conservation(s: &RunSummary) -> String {
     } else {
         "✗ VIOLATED"
     };
+    let counted = if s.copies == s.produced {
+        format!("produced {}", s.produced)
+    } else {
+        format!("copies {} (produced {})", s.copies, s.produced)
+    };
     format!(
-        "conservation: produced {} = unique {} + lost {} + dlq {} + expired {} + in_flight {} {mark}",
-        s.produced, s.unique_processed, s.lost, s.dlq, s.expired, s.in_flight
+        "conservation: {counted} = unique {} + lost {} + dlq {} + expired {} + in_flight {} {mark}",
+        s.unique_processed, s.lost, s.dlq, s.expired, s.in_flight
     )
 }
 
@@ -191,7 +203,18 @@ pub fn secs(s: f64) -> String {
 /// One paragraph describing what a scenario simulates, for `acksim check`.
 pub fn describe_scenario(scenario: &Scenario, has_sweep: bool) -> String {
     let producers: Vec<String> = scenario.producers.iter().map(producer).collect();
-    let consumers: Vec<String> = scenario.consumers.iter().map(consumer).collect();
+    let rocketmq = scenario.broker.flavor == BrokerFlavor::RocketMq;
+    let consumers: Vec<String> = scenario
+        .consumers
+        .iter()
+        .map(|c| {
+            if rocketmq {
+                rocketmq::consumer(c)
+            } else {
+                consumer(c)
+            }
+        })
+        .collect();
     let stop = match scenario.until {
         Some(t) => format!("stops at {t}"),
         None => "runs until nothing more can happen".to_string(),
@@ -205,7 +228,11 @@ pub fn describe_scenario(scenario: &Scenario, has_sweep: bool) -> String {
         producers.join("; "),
         plural(scenario.consumer_instance_count(), "consumer instance"),
         consumers.join("; "),
-        broker(&scenario.broker),
+        if rocketmq {
+            rocketmq::broker(&scenario.broker)
+        } else {
+            broker(&scenario.broker)
+        },
         dist(&scenario.network.latency),
     );
     if has_sweep {
@@ -238,12 +265,7 @@ fn producer(p: &ProducerConfig) -> String {
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
 fn consumer(c: &ConsumerConfig) -> String {
-    let instances = match c.replicas {
-        0 => format!("{} (0 replicas)", c.name),
-        1 => format!("{}-0", c.name),
-        2 => format!("{0}-0, {0}-1", c.name),
-        n => format!("{0}-0..{0}-{1}", c.name, n - 1),
-    };
+    let instances = instances(c);
     let mut parts = vec![
         ack_mode(c),
         c.delivery.as_str().to_string(),
@@ -259,6 +281,16 @@ fn consumer(c: &ConsumerConfig) -> String {
         parts.push(format!("starts at {}", c.start_at));
     }
     format!("{instances}: {}", parts.join(", "))
+}
+
+/// `c-0`, `c-0, c-1`, `c-0..c-4`.
+fn instances(c: &ConsumerConfig) -> String {
+    match c.replicas {
+        0 => format!("{} (0 replicas)", c.name),
+        1 => format!("{}-0", c.name),
+        2 => format!("{0}-0, {0}-1", c.name),
+        n => format!("{0}-0..{0}-{1}", c.name, n - 1),
+    }
 }
 
 fn ack_mode(c: &ConsumerConfig) -> String {

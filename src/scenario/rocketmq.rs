@@ -373,3 +373,223 @@ impl Ctx<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_saphyr::Location;
+
+    use crate::engine::SimDuration;
+    use crate::model::rocketmq::config::{ConsumeMode, MessageModel, RocketMqConsumerConfig};
+    use crate::scenario::{
+        GridValue, LoadedScenario, ScenarioError, parse_raw, parse_str, validate_with_overrides,
+    };
+
+    const FILE: &str = "r.yaml";
+
+    /// A RocketMQ scenario; `broker` and `consumer` are extra lines (already indented).
+    fn doc(broker: &str, consumer: &str) -> String {
+        format!(
+            "name: t\nbroker:\n  flavor: rocketmq\n{broker}producers:\n  - messages: 10\nconsumers:\n  - name: c\n{consumer}"
+        )
+    }
+
+    #[track_caller]
+    fn ok(text: &str) -> LoadedScenario {
+        parse_str(text, FILE).unwrap_or_else(|e| panic!("expected success, got:\n{e}"))
+    }
+
+    #[track_caller]
+    fn assert_err(text: &str, line: usize, column: usize, fragments: &[&str]) {
+        let e: ScenarioError = match parse_str(text, FILE) {
+            Ok(l) => panic!("expected an error, got {l:?}"),
+            Err(e) => e,
+        };
+        assert_eq!((e.line(), e.column()), (Some(line), Some(column)), "{e}");
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with(&format!("{FILE}:{line}:{column}: ")),
+            "{msg}"
+        );
+        for f in fragments {
+            assert!(msg.contains(f), "{f:?} not in:\n{msg}");
+        }
+    }
+
+    #[test]
+    fn defaults_are_default_mq_push_consumers() {
+        let s = ok(&doc("", "")).scenario;
+        assert_eq!(s.broker.rocketmq.queues, 4);
+        assert_eq!(s.consumers[0].rocketmq, RocketMqConsumerConfig::default());
+        let d = RocketMqConsumerConfig::default();
+        assert_eq!(
+            (
+                d.pull_batch_size,
+                d.consume_message_batch_max_size,
+                d.pull_threshold_for_queue,
+                d.consume_concurrently_max_span,
+                d.consume_thread_min,
+                d.max_reconsume_times,
+            ),
+            (32, 1, 1000, 2000, 20, None)
+        );
+        assert_eq!(
+            d.persist_consumer_offset_interval,
+            SimDuration::from_secs(5)
+        );
+        assert_eq!(d.group, "DEFAULT_CONSUMER");
+    }
+
+    #[test]
+    fn fields_are_read() {
+        let s = ok(&doc(
+            "  queues: 8\n",
+            "    group: g\n    consume_mode: orderly\n    max_reconsume_times: 3\n    suspend_current_queue_time: 200ms\n    pull_batch_size: 16\n    consume_thread_min: 4\n",
+        ))
+        .scenario;
+        let r = &s.consumers[0].rocketmq;
+        assert_eq!(s.broker.rocketmq.queues, 8);
+        assert_eq!(
+            (r.group.as_str(), r.consume_mode, r.max_reconsume_times),
+            ("g", ConsumeMode::Orderly, Some(3))
+        );
+        assert_eq!(r.suspend_current_queue_time, SimDuration::from_millis(200));
+        assert_eq!((r.pull_batch_size, r.consume_thread_min), (16, 4));
+        let b = ok(&doc(
+            "",
+            "    message_model: broadcasting\n    max_reconsume_times: -1\n",
+        ))
+        .scenario;
+        assert_eq!(
+            b.consumers[0].rocketmq.message_model,
+            MessageModel::Broadcasting
+        );
+        assert_eq!(b.consumers[0].rocketmq.max_reconsume_times, None);
+    }
+
+    /// checkConfig's ranges (semantics.md B2.1).
+    #[test]
+    fn check_config_ranges() {
+        assert_err(
+            &doc("", "    pull_batch_size: 0\n"),
+            8,
+            22,
+            &["pull_batch_size 0 is out of range", "1..=1024"],
+        );
+        assert_err(
+            &doc("", "    pull_threshold_for_queue: 65536\n"),
+            8,
+            31,
+            &["65536 is out of range", "1..=65535"],
+        );
+        assert_err(
+            &doc("", "    consume_thread_min: 1001\n"),
+            8,
+            25,
+            &["1..=1000"],
+        );
+        assert_err(
+            &doc("", "    consume_thread_min: 30\n"),
+            8,
+            25,
+            &["larger than consume_thread_max 20", "raise both"],
+        );
+        assert!(
+            ok(&doc(
+                "",
+                "    consume_thread_min: 30\n    consume_thread_max: 30\n"
+            ))
+            .warnings
+            .is_empty()
+        );
+        assert_err(
+            &doc("", "    max_reconsume_times: -2\n"),
+            8,
+            26,
+            &["out of range"],
+        );
+        assert_err(
+            &doc("  queues: 0\n", ""),
+            4,
+            11,
+            &["broker.queues 0 is out of range"],
+        );
+    }
+
+    #[test]
+    fn fields_of_the_other_flavor_are_errors() {
+        assert_err(
+            &doc("", "    prefetch: 10\n"),
+            8,
+            15,
+            &[
+                "prefetch is an ActiveMQ (JMS) setting",
+                "`max_reconsume_times`",
+            ],
+        );
+        assert_err(
+            &doc("", "    failures: { handling: throw }\n"),
+            8,
+            27,
+            &["failures.handling is an ActiveMQ"],
+        );
+        assert_err(
+            &doc("  redelivery: { maximum_redeliveries: 2 }\n", ""),
+            4,
+            15,
+            &["broker.redelivery is an ActiveMQ setting"],
+        );
+        assert_err(
+            "name: t\nproducers:\n  - messages: 10\nconsumers:\n  - consume_mode: orderly\n",
+            5,
+            19,
+            &[
+                "consume_mode is a RocketMQ push-consumer setting",
+                "`broker.flavor: rocketmq`",
+            ],
+        );
+        assert_err(
+            "name: t\nbroker: { queues: 2 }\nproducers:\n  - messages: 10\nconsumers:\n  - {}\n",
+            2,
+            19,
+            &["broker.queues is a RocketMQ topic setting"],
+        );
+    }
+
+    #[test]
+    fn one_group_one_subscription() {
+        let text = format!("{}  - name: d\n    group: other\n", doc("", ""));
+        assert_err(&text, 9, 12, &["group `other`", "one consumer group"]);
+        let text = format!("{}  - name: d\n    consume_mode: orderly\n", doc("", ""));
+        assert_err(&text, 9, 19, &["consume_mode differs"]);
+        assert_err(
+            &doc(
+                "",
+                "    message_model: broadcasting\n    consume_mode: orderly\n",
+            ),
+            9,
+            19,
+            &["not modelled yet"],
+        );
+    }
+
+    #[test]
+    fn sweep_paths_reach_the_new_fields() {
+        let raw = parse_raw(&doc("", ""), FILE).expect("parses");
+        let three = GridValue::Int(3);
+        let queues = GridValue::Int(2);
+        let loaded = validate_with_overrides(
+            &raw,
+            FILE,
+            [
+                ("consumers.*.max_reconsume_times", &three, Location::UNKNOWN),
+                ("broker.queues", &queues, Location::UNKNOWN),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(
+            loaded.scenario.consumers[0].rocketmq.max_reconsume_times,
+            Some(3)
+        );
+        assert_eq!(loaded.scenario.broker.rocketmq.queues, 2);
+    }
+}

@@ -302,3 +302,62 @@ fn client_ack_stalls_sweep_stalls_exactly_where_ack_every_exceeds_prefetch() {
         }
     }
 }
+
+#[test]
+fn rocketmq_crash_reconsumes_from_the_last_persisted_offset() {
+    let out = run_file("rocketmq-crash-reconsume-window.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (100, 110, 100, 10, 0, 0, 0));
+    assert_eq!((s.deliveries, s.redelivered), (111, 11));
+    assert!(close(s.makespan_s, 34.104, 1e-9), "{}", s.makespan_s);
+    assert_eq!(consumer(&out, "c-0").crashes, 1);
+}
+
+#[test]
+fn rocketmq_reconsume_later_reaches_dlq_after_16_retries_and_4h45m40s() {
+    let path = scenarios_dir().join("rocketmq-reconsume-later-dlq.yaml");
+    let loaded = acksim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut trace: Vec<acksim::model::trace::TraceRecord> = Vec::new();
+    let out = run(&loaded.scenario, Some(&mut trace)).unwrap_or_else(|e| panic!("{e}"));
+    let s = &out.summary;
+    assert_eq!(fates(s), (5, 4, 4, 0, 0, 1, 0));
+    assert_eq!((s.deliveries, s.redelivered), (21, 16));
+    assert_eq!(
+        (s.rocketmq.retry_deliveries, s.rocketmq.sent_back),
+        (16, 17)
+    );
+    let dlq: Vec<u64> = trace
+        .iter()
+        .filter(|r| r.kind == acksim::model::trace::TraceKind::DeadLettered)
+        .map(|r| r.time.as_nanos())
+        .collect();
+    let first_delivery_ms = 4;
+    let per_attempt_ms = 12;
+    let delays_s = 4 * 3600 + 45 * 60 + 40;
+    let expected_ns = (first_delivery_ms + 16 * per_attempt_ms + 11 + delays_s * 1000) * 1_000_000;
+    assert_eq!(dlq, vec![expected_ns], "dead-lettered at 17140.207 s");
+}
+
+#[test]
+fn rocketmq_orderly_suspends_its_queue_then_dead_letters() {
+    let s = run_file("rocketmq-orderly-suspend.yaml").summary;
+    assert_eq!(fates(&s), (6, 5, 5, 0, 0, 1, 0));
+    assert_eq!((s.deliveries, s.redelivered), (9, 3));
+    assert_eq!((s.rocketmq.sent_back, s.rocketmq.retry_deliveries), (1, 0));
+    assert!(close(s.makespan_s, 3.064, 1e-9), "{}", s.makespan_s);
+}
+
+#[test]
+fn rocketmq_broadcasting_counts_one_fate_per_copy() {
+    let out = run_file("rocketmq-broadcasting.yaml");
+    let s = &out.summary;
+    assert_eq!(s.copies, 16);
+    assert_eq!(fates(s), (8, 21, 14, 7, 2, 0, 0));
+    assert_eq!(
+        (s.deliveries, s.redelivered, s.rocketmq.sent_back),
+        (24, 8, 0)
+    );
+    assert_eq!(consumer(&out, "a-0").processed, 7);
+    assert_eq!(consumer(&out, "b-0").processed, 14);
+    assert!(s.conserves_messages());
+}
