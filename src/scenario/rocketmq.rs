@@ -307,7 +307,7 @@ impl Ctx<'_> {
     /// misconfiguration RocketMQ only logs). Orderly BROADCASTING and `broker_url` (an
     /// ActiveMQ URI) are rejected.
     pub(super) fn rocketmq_group(
-        &self,
+        &mut self,
         broker: &BrokerConfig,
         consumers: &[ConsumerConfig],
         list: &Spanned<Vec<Spanned<RawConsumer>>>,
@@ -356,6 +356,16 @@ impl Ctx<'_> {
                     format!("consumer `{}`: {field} {what}: the model runs one consumer group, whose members share one subscription", c.name),
                     format!("the same `{field}` on every consumer entry (use `replicas` for more instances)"),
                 ));
+            }
+        }
+        if f.consume_mode == ConsumeMode::Orderly {
+            for (c, raw) in consumers.iter().zip(&list.value) {
+                if let (Some(_), Some(crash)) = (c.crash, &raw.value.crash) {
+                    self.warn(
+                        &crash.referenced,
+                        format!("consumer `{}`: orderly queue locks are not modelled: after this crash the next owner takes its queues at once, while RocketMQ's broker keeps the dead client's lock until it expires (60 s, semantics.md B5.1)", c.name),
+                    );
+                }
             }
         }
         if f.message_model == MessageModel::Broadcasting && f.consume_mode == ConsumeMode::Orderly {
@@ -570,6 +580,18 @@ mod tests {
             19,
             &["not modelled yet"],
         );
+    }
+
+    #[test]
+    fn orderly_crash_warns_that_locks_are_not_modelled() {
+        let w = ok(&doc(
+            "",
+            "    consume_mode: orderly\n    crash: { at: 1s }\n",
+        ))
+        .warnings;
+        assert_eq!(w.len(), 1);
+        assert!(w[0].message.contains("locks are not modelled"), "{w:?}");
+        assert_eq!((w[0].line, w[0].column), (Some(9), Some(12)));
     }
 
     #[test]

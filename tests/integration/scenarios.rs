@@ -361,3 +361,14 @@ fn rocketmq_broadcasting_counts_one_fate_per_copy() {
     assert_eq!(consumer(&out, "b-0").processed, 14);
     assert!(s.conserves_messages());
 }
+
+#[test]
+fn rocketmq_scenarios_are_refused_by_prefetch_tuning() {
+    let path = scenarios_dir().join("rocketmq-orderly-suspend.yaml");
+    let loaded = acksim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let e = acksim::tune::TunePlan::new(loaded.scenario, Some(100.0), None, 1)
+        .err()
+        .expect("tune must refuse a RocketMQ scenario");
+    assert!(e.is_bad_input(), "{e}");
+    assert!(e.to_string().contains("has none"), "{e}");
+}

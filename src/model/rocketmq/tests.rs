@@ -476,3 +476,43 @@ fn random_runs_are_deterministic_and_conserve() {
     assert_eq!(a.unique_processed, 300);
     assert!(a.rocketmq.sent_back > 0);
 }
+
+/// Crash while processing the 3rd delivery (one thread, 100 ms each): delivered at 0.2 s, the
+/// process dies at 0.25 s with 2 processed and nothing persisted (first persist at 10 s). The
+/// restart at 1.25 s resumes at offset 0: all 5 again (2 duplicates), done at 1.75 s.
+#[test]
+fn b3_3_crash_during_processing_before_first_persist_replays_everything() {
+    let mut c = consumer("c", 1);
+    c.processing = DurationDist::Constant(ms(100));
+    c.rocketmq.consume_thread_min = 1;
+    c.crash = Some(CrashConfig {
+        point: CrashPoint::DuringProcessing(3),
+        restart_after: Some(secs(1)),
+    });
+    let s = summary_of(&scenario(5, 1, vec![c]));
+    assert_eq!((s.processed, s.unique_processed, s.duplicates), (7, 5, 2));
+    assert_eq!((s.deliveries, s.redelivered), (8, 3));
+    assert_eq!(s.makespan_s, 1.75);
+}
+
+/// B3.2: the offset rides on every pull. One message every 100 ms, 10 ms each: every arrival
+/// answers the held pull and the next pull carries the offset of everything done before it.
+/// Message 51 arrives at 5.0 s; the pull sent then commits offset 50; the crash at 5.05 s
+/// loses only message 51's commit, so the restart (6.05 s) re-consumes 1 message, not the 51
+/// a 10 s persist alone would replay.
+#[test]
+fn b3_2_offset_piggybacked_on_pulls_narrows_the_crash_window() {
+    let mut c = consumer("c", 1);
+    c.crash = Some(CrashConfig {
+        point: CrashPoint::At(ms(5050)),
+        restart_after: Some(secs(1)),
+    });
+    let mut s = scenario(100, 1, vec![c]);
+    s.producers[0].arrival = Arrival::Constant { interval: ms(100) };
+    let s = summary_of(&s);
+    assert_eq!(
+        (s.processed, s.unique_processed, s.duplicates),
+        (101, 100, 1)
+    );
+    assert_eq!(s.redelivered, 1);
+}
