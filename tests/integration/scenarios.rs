@@ -367,8 +367,7 @@ fn rocketmq_scenarios_are_refused_by_prefetch_tuning() {
     let path = scenarios_dir().join("rocketmq-orderly-suspend.yaml");
     let loaded = acksim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
     let e = acksim::tune::TunePlan::new(loaded.scenario, Some(100.0), None, 1)
-        .err()
-        .expect("tune must refuse a RocketMQ scenario");
+        .expect_err("tune must refuse a RocketMQ scenario");
     assert!(e.is_bad_input(), "{e}");
     assert!(e.to_string().contains("has none"), "{e}");
 }
