@@ -516,3 +516,144 @@ fn b3_2_offset_piggybacked_on_pulls_narrows_the_crash_window() {
     );
     assert_eq!(s.redelivered, 1);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Random small scenarios
+// ---------------------------------------------------------------------------------------------
+
+mod properties {
+    use proptest::prelude::*;
+    use proptest::test_runner::Config;
+
+    use super::*;
+
+    fn arb_crash() -> impl Strategy<Value = Option<CrashConfig>> {
+        let point = prop_oneof![
+            (1u64..20).prop_map(CrashPoint::AfterProcessed),
+            (1u64..20).prop_map(CrashPoint::DuringProcessing),
+            (0u64..3000).prop_map(|t| CrashPoint::At(ms(t))),
+        ];
+        let restart = prop_oneof![Just(None), (0u64..3000).prop_map(|t| Some(ms(t)))];
+        prop_oneof![
+            2 => Just(None),
+            1 => (point, restart).prop_map(|(point, restart_after)| Some(CrashConfig { point, restart_after })),
+        ]
+    }
+
+    fn arb_consumer(
+        i: usize,
+        mode: ConsumeMode,
+        model: MessageModel,
+    ) -> impl Strategy<Value = ConsumerConfig> {
+        (
+            1u32..3,
+            0u64..30,
+            0.0f64..0.4,
+            proptest::collection::vec(1u64..30, 0..2),
+            arb_crash(),
+            prop_oneof![Just(None), (0u32..3).prop_map(Some)],
+            1u32..4,
+            1u32..3,
+            prop_oneof![Just(1000u32), 1u32..40],
+            0u64..500,
+        )
+            .prop_map(
+                move |(
+                    replicas,
+                    proc_ms,
+                    p,
+                    poison,
+                    crash,
+                    max,
+                    threads,
+                    batch,
+                    threshold,
+                    start,
+                )| {
+                    let mut c = consumer(&format!("c{i}"), replicas);
+                    c.processing = DurationDist::Exponential { mean: ms(proc_ms) };
+                    c.failures = FailureConfig {
+                        probability: p,
+                        poison,
+                        ..FailureConfig::default()
+                    };
+                    c.crash = crash;
+                    c.start_at = ms(start);
+                    c.rocketmq.consume_mode = mode;
+                    c.rocketmq.message_model = model;
+                    c.rocketmq.max_reconsume_times = max;
+                    c.rocketmq.consume_thread_min = threads;
+                    c.rocketmq.consume_message_batch_max_size = batch;
+                    c.rocketmq.pull_threshold_for_queue = threshold;
+                    c
+                },
+            )
+    }
+
+    fn arb_scenario() -> impl Strategy<Value = Scenario> {
+        let mode = prop_oneof![Just(ConsumeMode::Concurrently), Just(ConsumeMode::Orderly)];
+        let model = prop_oneof![
+            3 => Just(MessageModel::Clustering),
+            1 => Just(MessageModel::Broadcasting),
+        ];
+        (mode, model)
+            .prop_map(|(mode, model)| match model {
+                MessageModel::Broadcasting => (ConsumeMode::Concurrently, model),
+                MessageModel::Clustering => (mode, model),
+            })
+            .prop_flat_map(|(mode, model)| {
+                (
+                    0u64..40,
+                    1u32..6,
+                    0u64..3,
+                    any::<u64>(),
+                    arb_consumer(0, mode, model),
+                    proptest::option::of(arb_consumer(1, mode, model)),
+                )
+            })
+            .prop_map(|(messages, queues, latency_ms, seed, c0, c1)| {
+                let mut s = scenario(messages, queues, std::iter::once(c0).chain(c1).collect());
+                s.seed = seed;
+                s.until = Some(secs(2 * 3600));
+                s.network.latency = DurationDist::Exponential {
+                    mean: ms(latency_ms),
+                };
+                s.producers[0].arrival = Arrival::Exponential { rate: 200.0 };
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 500, failure_persistence: None, ..Config::default() })]
+
+        /// Conservation holds (the run checks it), the counts add up, and CLUSTERING never
+        /// loses a message: every offset advances only past processed or sent-back messages.
+        #[test]
+        fn random_small_scenarios_keep_every_invariant(s in arb_scenario()) {
+            let out = run(&s, None);
+            prop_assert!(out.is_ok(), "run failed: {:?}", out.err());
+            let out = out.unwrap();
+            let sum = &out.summary;
+            prop_assert!(sum.conserves_messages(), "{:?}", sum);
+            prop_assert!(sum.processed <= sum.deliveries);
+            prop_assert!(sum.redelivered <= sum.deliveries);
+            prop_assert_eq!(sum.duplicates, sum.processed - sum.unique_processed);
+            prop_assert_eq!(out.consumers.iter().map(|c| c.processed).sum::<u64>(), sum.processed);
+            prop_assert_eq!(out.consumers.iter().map(|c| c.deliveries).sum::<u64>(), sum.deliveries);
+            let model = s.consumers[0].rocketmq.message_model;
+            if model == MessageModel::Clustering {
+                prop_assert_eq!(sum.lost, 0, "{:?}", sum);
+                prop_assert_eq!(sum.copies, sum.produced);
+            } else {
+                prop_assert_eq!(sum.dlq, 0);
+                prop_assert_eq!(sum.rocketmq.sent_back, 0);
+            }
+            let survivor = s.consumers.iter().any(|c| c.crash.is_none_or(|k| k.restart_after.is_some()));
+            if !out.cut_by_until && survivor && model == MessageModel::Clustering {
+                prop_assert_eq!(sum.in_flight, 0, "{:?}", sum);
+            }
+            let again = run(&s, None).unwrap().summary;
+            prop_assert_eq!((again.processed, again.deliveries, again.events), (sum.processed, sum.deliveries, sum.events));
+        }
+    }
+}
