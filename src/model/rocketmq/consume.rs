@@ -8,9 +8,11 @@ use rand::RngExt;
 
 use super::QueueId;
 use super::config::MessageModel;
+use super::event::Event;
+use super::instance::{Running, Task};
 use super::process_queue::PulledMessage;
 use super::retry::{CONCURRENT_DEFAULT_MAX_RECONSUME, orderly_suspend};
-use super::sim::{DELIVERED, DROPPED, Event, PROCESSED, Running, Task, World};
+use super::sim::{DELIVERED, DROPPED, PROCESSED, World};
 
 impl World<'_> {
     /// Hands a request to the consume pool (an unbounded FIFO queue in front of the threads).

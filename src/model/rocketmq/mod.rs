@@ -5,10 +5,15 @@
 //! It shares the engine, the ledger and the output types with the ActiveMQ model, so the CLI,
 //! sweeps and CSV writers treat both alike.
 
+mod broker;
+mod census;
 pub mod config;
 mod consume;
+mod event;
+mod instance;
 pub mod offset_store;
 pub mod process_queue;
+mod pull;
 pub mod rebalance;
 pub mod retry;
 mod sim;

@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::QueueId;
+use super::config::MessageModel;
+use super::event::Event;
+use super::sim::World;
 
 /// The client's `offsetTable`: lost when the process dies (B3.3).
 #[derive(Debug, Default)]
@@ -52,5 +55,34 @@ impl BrokerOffsets {
     /// always the case here.
     pub fn read(&self, queue: QueueId) -> u64 {
         self.table.get(&queue).copied().unwrap_or(0)
+    }
+}
+
+impl World<'_> {
+    /// Sends an UPDATE_CONSUMER_OFFSET (CLUSTERING) or writes the local offset file.
+    pub(super) fn commit_offset(&mut self, consumer: usize, queue: QueueId, offset: u64) {
+        match self.model {
+            MessageModel::Clustering => {
+                let at = self.instances[consumer].to_broker.arrival(self.now);
+                self.schedule(at, Event::OffsetCommitArrives { queue, offset });
+            }
+            MessageModel::Broadcasting => {
+                self.totals.rocketmq.offset_commits += 1;
+                self.instances[consumer].offset_file.commit(queue, offset);
+            }
+        }
+    }
+
+    /// `persistAllConsumerOffset`: every allocated queue's in-memory offset (B3.2).
+    pub(super) fn persist_all(&mut self, consumer: usize) {
+        let inst = &self.instances[consumer];
+        let offsets: Vec<(QueueId, u64)> = inst
+            .offsets
+            .iter()
+            .filter(|(q, _)| inst.pqs.contains_key(q))
+            .collect();
+        for (q, o) in offsets {
+            self.commit_offset(consumer, q, o);
+        }
     }
 }

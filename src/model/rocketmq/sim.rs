@@ -2,13 +2,13 @@
 //! `%RETRY%` queue), the consumer instances' pull loops, ProcessQueues and consume pools, wired
 //! through the engine's event queue.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{
     ConsumerSummary, LatencyHistogram, RocketMqCounts, RunSummary, jain_fairness,
 };
-use crate::model::config::{CrashConfig, CrashPoint, RocketMqConsumerConfig, Scenario};
+use crate::model::config::{CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::message::MessageId;
 use crate::model::network::Link;
@@ -16,11 +16,11 @@ use crate::model::sim::{DEFAULT_HORIZON, RunOutcome, SimError};
 use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
 
 use super::QueueId;
-use super::config::{BROKER_MAX_TRANSFER_COUNT, ConsumeMode, MessageModel};
+use super::broker::{Broker, BrokerQueue, HeldPull, Stored};
+use super::config::{ConsumeMode, MessageModel};
+use super::event::Event;
+use super::instance::{Instance, Stats, Task};
 use super::offset_store::{BrokerOffsets, LocalOffsets};
-use super::process_queue::{ProcessQueue, PulledMessage};
-use super::rebalance::allocate_averagely;
-use super::retry::{SendBackOutcome, broker_send_back};
 
 /// `RebalanceService` waits this long between rebalances (B2.4).
 pub(super) const REBALANCE_INTERVAL: SimDuration = SimDuration::from_secs(20);
@@ -28,213 +28,6 @@ pub(super) const REBALANCE_INTERVAL: SimDuration = SimDuration::from_secs(20);
 pub(super) const FIRST_PERSIST_DELAY: SimDuration = SimDuration::from_secs(10);
 /// `PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL` (B2.2).
 pub(super) const FLOW_CONTROL_DELAY: SimDuration = SimDuration::from_millis(50);
-
-/// Everything that can happen.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum Event {
-    /// The next message of `producer` reaches the broker.
-    MessageArrives { producer: usize, sent_at: SimTime },
-    /// A consumer process starts or restarts.
-    ConsumerStarts { consumer: usize },
-    /// Its heartbeat reaches the broker: it joins the group.
-    Registered { consumer: usize, generation: u32 },
-    /// The broker saw the connection of a dead process close: it leaves the group.
-    ConnectionDropped { consumer: usize, generation: u32 },
-    /// `doRebalance`, woken by the 20 s timer (`epoch` current) or a notification (`None`).
-    Rebalance {
-        consumer: usize,
-        generation: u32,
-        epoch: Option<u64>,
-    },
-    /// The client pulls (again) for one of its ProcessQueues.
-    PullDue {
-        consumer: usize,
-        generation: u32,
-        queue: QueueId,
-        pq: u64,
-    },
-    /// A pull request reaches the broker.
-    PullArrives {
-        consumer: usize,
-        generation: u32,
-        queue: QueueId,
-        pq: u64,
-        offset: u64,
-        commit_offset: Option<u64>,
-    },
-    /// Found messages reach the client.
-    PullResponse {
-        consumer: usize,
-        generation: u32,
-        queue: QueueId,
-        pq: u64,
-        msgs: Vec<PulledMessage>,
-    },
-    /// A listener call returns.
-    ConsumeEnds {
-        consumer: usize,
-        generation: u32,
-        task: u64,
-    },
-    /// The synchronous send-back of a failed batch returned to the consume thread.
-    SendBackDone {
-        consumer: usize,
-        generation: u32,
-        task: u64,
-    },
-    /// A send-back (or the orderly service's DLQ send) reaches the broker.
-    SendBackArrives { msg: PulledMessage, max: u32 },
-    /// A delayed retry leaves `SCHEDULE_TOPIC_XXXX` for `%RETRY%<group>`.
-    RetryDue { msg: PulledMessage },
-    /// An orderly queue's suspension ends.
-    OrderlyResume {
-        consumer: usize,
-        generation: u32,
-        queue: QueueId,
-        pq: u64,
-    },
-    /// `persistAllConsumerOffset`.
-    PersistOffsets { consumer: usize, generation: u32 },
-    /// An UPDATE_CONSUMER_OFFSET reaches the broker.
-    OffsetCommitArrives { queue: QueueId, offset: u64 },
-    /// `generation: None` for `crash.at`.
-    Crash {
-        consumer: usize,
-        generation: Option<u32>,
-    },
-}
-
-/// One message as the broker stores it in a queue.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Stored {
-    pub id: MessageId,
-    pub reconsume_times: u32,
-    pub sent_at: SimTime,
-}
-
-/// A pull the broker holds until a message arrives (long polling).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct HeldPull {
-    consumer: usize,
-    generation: u32,
-    pq: u64,
-    offset: u64,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct BrokerQueue {
-    pub log: Vec<Stored>,
-    held: Vec<HeldPull>,
-}
-
-/// The broker: the topic's queues, the group's retry queue, committed offsets, membership.
-#[derive(Debug, Default)]
-pub(super) struct Broker {
-    pub topic: Vec<BrokerQueue>,
-    pub retry: BrokerQueue,
-    pub offsets: BrokerOffsets,
-    /// Registered instances of the group, sorted by client id (the instance name), with the
-    /// generation of the process that registered.
-    pub members: BTreeMap<(String, usize), u32>,
-}
-
-impl Broker {
-    pub fn queue(&mut self, q: QueueId) -> &mut BrokerQueue {
-        match q {
-            QueueId::Topic(i) => &mut self.topic[i as usize],
-            QueueId::Retry => &mut self.retry,
-        }
-    }
-}
-
-/// What a consume-pool thread runs.
-#[derive(Debug, Clone)]
-pub(super) enum Task {
-    /// `ConsumeMessageConcurrentlyService.ConsumeRequest`.
-    Concurrent {
-        queue: QueueId,
-        pq: u64,
-        msgs: Vec<PulledMessage>,
-    },
-    /// `ConsumeMessageOrderlyService.ConsumeRequest`: consumes the queue while it has messages.
-    Orderly { queue: QueueId, pq: u64 },
-}
-
-/// A listener call under way.
-#[derive(Debug, Clone)]
-pub(super) struct Running {
-    pub queue: QueueId,
-    pub pq: u64,
-    pub msgs: Vec<PulledMessage>,
-    /// Index in `msgs` of the message that failed (the listener returned RECONSUME_LATER /
-    /// SUSPEND there); `None` = CONSUME_SUCCESS.
-    pub failed_at: Option<usize>,
-    pub orderly: bool,
-    pub started: SimTime,
-}
-
-#[derive(Debug, Default)]
-pub(super) struct Stats {
-    pub processed: u64,
-    pub duplicates: u64,
-    pub deliveries: u64,
-    pub redelivered: u64,
-    pub busy: SimDuration,
-    pub crashes: u64,
-    pub max_pq: u64,
-}
-
-/// One consumer instance (`DefaultMQPushConsumer` in its own process).
-pub(super) struct Instance {
-    pub index: usize,
-    pub name: String,
-    pub cfg: RocketMqConsumerConfig,
-    pub crash: Option<CrashConfig>,
-    pub processing: DurationSampler,
-    pub rng_processing: SimRng,
-    pub rng_failure: SimRng,
-    pub failure_probability: f64,
-    pub poison: Vec<MessageId>,
-    pub to_broker: Link,
-    pub to_client: Link,
-    pub alive: bool,
-    /// Incremented at every start; events of an older process are ignored.
-    pub generation: u32,
-    pub rebalance_epoch: u64,
-    pub pqs: BTreeMap<QueueId, (u64, ProcessQueue)>,
-    pub offsets: LocalOffsets,
-    /// Each PQ's `PullRequest.nextOffset`.
-    pub pull_offsets: BTreeMap<QueueId, u64>,
-    /// BROADCASTING's `LocalFileOffsetStore` file: survives a crash (B3.4).
-    pub offset_file: BrokerOffsets,
-    pub pool: VecDeque<Task>,
-    pub busy_threads: u32,
-    pub running: BTreeMap<u64, Running>,
-    /// Deliveries of this instance (all its processes), for `crash.during_processing`.
-    pub delivered_total: u64,
-    /// The crash point fires at most once per instance.
-    pub crash_fired: bool,
-    pub stats: Stats,
-}
-
-impl Instance {
-    pub fn is_current(&self, generation: u32) -> bool {
-        self.alive && self.generation == generation
-    }
-
-    pub fn pq_mut(&mut self, queue: QueueId, pq: u64) -> Option<&mut ProcessQueue> {
-        match self.pqs.get_mut(&queue) {
-            Some((serial, p)) if *serial == pq => Some(p),
-            _ => None,
-        }
-    }
-
-    fn idle(&self) -> bool {
-        self.pool.is_empty()
-            && self.running.is_empty()
-            && self.pqs.values().all(|(_, p)| p.count() == 0)
-    }
-}
 
 struct Producer {
     messages: u64,
@@ -268,25 +61,25 @@ pub(super) const DROPPED: u8 = 4;
 pub(super) const DELIVERED: u8 = 8;
 
 pub(super) struct World<'t> {
-    pub now: SimTime,
-    pub events: EventQueue<Event>,
-    pub broker: Broker,
+    pub(super) now: SimTime,
+    pub(super) events: EventQueue<Event>,
+    pub(super) broker: Broker,
     producers: Vec<Producer>,
-    pub instances: Vec<Instance>,
-    pub model: MessageModel,
-    pub mode: ConsumeMode,
-    queues: u32,
+    pub(super) instances: Vec<Instance>,
+    pub(super) model: MessageModel,
+    pub(super) mode: ConsumeMode,
+    pub(super) queues: u32,
     /// Flags per copy, index `copy_index`.
-    pub copies: Vec<u8>,
+    pub(super) copies: Vec<u8>,
     /// Send-backs on the wire and delayed retries, per message id (they are still in flight).
-    pub retry_pending: BTreeMap<MessageId, u32>,
+    pub(super) retry_pending: BTreeMap<MessageId, u32>,
     /// ConsumerStarts / Crash events not yet run.
-    lifecycle_pending: u64,
-    accepted: u64,
-    next_serial: u64,
-    pub next_task: u64,
-    pub totals: Totals,
-    trace: Option<&'t mut dyn TraceSink>,
+    pub(super) lifecycle_pending: u64,
+    pub(super) accepted: u64,
+    pub(super) next_serial: u64,
+    pub(super) next_task: u64,
+    pub(super) totals: Totals,
+    pub(super) trace: Option<&'t mut dyn TraceSink>,
 }
 
 /// Runs a `flavor: rocketmq` scenario to the end (or to `until`).
@@ -477,7 +270,7 @@ impl<'t> World<'t> {
     }
 
     /// Copies per message: 1 in CLUSTERING, one per instance in BROADCASTING.
-    fn copies_per_message(&self) -> usize {
+    pub(super) fn copies_per_message(&self) -> usize {
         match self.model {
             MessageModel::Clustering => 1,
             MessageModel::Broadcasting => self.instances.len(),
@@ -688,59 +481,6 @@ impl<'t> World<'t> {
         );
     }
 
-    /// Stores a message in a queue and answers the pulls held on it.
-    fn append(&mut self, queue: QueueId, stored: Stored) {
-        let q = self.broker.queue(queue);
-        q.log.push(stored);
-        let held = std::mem::take(&mut q.held);
-        for h in held {
-            if !self.answer_pull(queue, h) {
-                self.broker.queue(queue).held.push(h);
-            }
-        }
-    }
-
-    /// Answers a pull if its queue has messages at or after its offset; returns whether it did.
-    fn answer_pull(&mut self, queue: QueueId, h: HeldPull) -> bool {
-        let inst = &self.instances[h.consumer];
-        let batch = inst.cfg.pull_batch_size.min(BROKER_MAX_TRANSFER_COUNT) as usize;
-        let log = &self.broker.queue(queue).log;
-        if (h.offset as usize) >= log.len() {
-            return false;
-        }
-        let msgs: Vec<PulledMessage> = log[h.offset as usize..]
-            .iter()
-            .take(batch)
-            .enumerate()
-            .map(|(i, s)| PulledMessage {
-                id: s.id,
-                queue_offset: h.offset + i as u64,
-                reconsume_times: s.reconsume_times,
-                sent_at: s.sent_at,
-            })
-            .collect();
-        let at = self.instances[h.consumer].to_client.arrival(self.now);
-        self.totals.pulled += msgs.len() as u64;
-        self.trace(|t| TraceRecord {
-            consumer: Some(h.consumer),
-            message: msgs.last().map(|m| m.id),
-            first_message: msgs.first().map(|m| m.id),
-            count: Some(msgs.len() as u32),
-            ..TraceRecord::new(t, TraceKind::Dispatched)
-        });
-        self.schedule(
-            at,
-            Event::PullResponse {
-                consumer: h.consumer,
-                generation: h.generation,
-                queue,
-                pq: h.pq,
-                msgs,
-            },
-        );
-        true
-    }
-
     fn start(&mut self, consumer: usize) {
         self.lifecycle_pending -= 1;
         let now = self.now;
@@ -767,211 +507,6 @@ impl<'t> World<'t> {
                 generation,
             },
         );
-    }
-
-    /// The broker's `NOTIFY_CONSUMER_IDS_CHANGED` to every member: each rebalances when it
-    /// arrives (the starter's heartbeat answer arrives at the same time: it rebalances then).
-    fn notify_group(&mut self) {
-        let now = self.now;
-        let members: Vec<usize> = self.broker.members.keys().map(|&(_, c)| c).collect();
-        for c in members {
-            let inst = &mut self.instances[c];
-            if !inst.alive {
-                continue;
-            }
-            let at = inst.to_client.arrival(now);
-            let generation = inst.generation;
-            self.schedule(
-                at,
-                Event::Rebalance {
-                    consumer: c,
-                    generation,
-                    epoch: None,
-                },
-            );
-        }
-    }
-
-    /// `RebalanceImpl.doRebalance` for the topic and (CLUSTERING) the retry topic, then the
-    /// next timer 20 s later (a wake-up restarts the wait).
-    fn rebalance(&mut self, consumer: usize) {
-        let wanted: BTreeSet<QueueId> = match self.model {
-            MessageModel::Broadcasting => (0..self.queues).map(QueueId::Topic).collect(),
-            MessageModel::Clustering => {
-                let n = self.broker.members.len();
-                match self.broker.members.keys().position(|&(_, c)| c == consumer) {
-                    Some(index) => allocate_averagely(self.queues, n, index)
-                        .into_iter()
-                        .map(QueueId::Topic)
-                        .chain(
-                            allocate_averagely(1, n, index)
-                                .into_iter()
-                                .map(|_| QueueId::Retry),
-                        )
-                        .collect(),
-                    None => BTreeSet::new(),
-                }
-            }
-        };
-        let held: Vec<QueueId> = self.instances[consumer].pqs.keys().copied().collect();
-        for q in held.iter().filter(|q| !wanted.contains(q)) {
-            self.drop_queue(consumer, *q);
-        }
-        for q in wanted.iter().filter(|q| !held.contains(q)) {
-            self.add_queue(consumer, *q);
-        }
-        let inst = &mut self.instances[consumer];
-        inst.rebalance_epoch += 1;
-        let epoch = inst.rebalance_epoch;
-        let generation = inst.generation;
-        if !self.quiescent() {
-            self.schedule(
-                self.now + REBALANCE_INTERVAL,
-                Event::Rebalance {
-                    consumer,
-                    generation,
-                    epoch: Some(epoch),
-                },
-            );
-        }
-    }
-
-    /// `removeUnnecessaryMessageQueue`: the PQ is dropped (its in-flight results will be
-    /// discarded, B2.4), its offset persisted and forgotten.
-    pub(super) fn drop_queue(&mut self, consumer: usize, queue: QueueId) {
-        let inst = &mut self.instances[consumer];
-        inst.pqs.remove(&queue);
-        if let Some(offset) = inst.offsets.remove(queue) {
-            self.commit_offset(consumer, queue, offset);
-        }
-    }
-
-    /// A new PQ starts pulling at the stored offset (`computePullFromWhere`).
-    fn add_queue(&mut self, consumer: usize, queue: QueueId) {
-        let offset = match self.model {
-            MessageModel::Clustering => self.broker.offsets.read(queue),
-            MessageModel::Broadcasting => self.instances[consumer].offset_file.read(queue),
-        };
-        self.next_serial += 1;
-        let serial = self.next_serial;
-        let inst = &mut self.instances[consumer];
-        inst.offsets.update(queue, offset, false);
-        inst.pqs.insert(queue, (serial, ProcessQueue::default()));
-        self.send_pull(consumer, queue, serial, offset);
-    }
-
-    /// Sends an UPDATE_CONSUMER_OFFSET (CLUSTERING) or writes the local offset file.
-    fn commit_offset(&mut self, consumer: usize, queue: QueueId, offset: u64) {
-        match self.model {
-            MessageModel::Clustering => {
-                let at = self.instances[consumer].to_broker.arrival(self.now);
-                self.schedule(at, Event::OffsetCommitArrives { queue, offset });
-            }
-            MessageModel::Broadcasting => {
-                self.totals.rocketmq.offset_commits += 1;
-                self.instances[consumer].offset_file.commit(queue, offset);
-            }
-        }
-    }
-
-    /// `persistAllConsumerOffset`: every allocated queue's in-memory offset (B3.2).
-    fn persist_all(&mut self, consumer: usize) {
-        let inst = &self.instances[consumer];
-        let offsets: Vec<(QueueId, u64)> = inst
-            .offsets
-            .iter()
-            .filter(|(q, _)| inst.pqs.contains_key(q))
-            .collect();
-        for (q, o) in offsets {
-            self.commit_offset(consumer, q, o);
-        }
-    }
-
-    /// `pullMessage`: flow control (B2.2), then a pull carrying the in-memory offset.
-    fn pull(&mut self, consumer: usize, queue: QueueId, pq: u64) {
-        let concurrently = self.mode == ConsumeMode::Concurrently;
-        let inst = &mut self.instances[consumer];
-        let (threshold, span) = (
-            inst.cfg.pull_threshold_for_queue,
-            inst.cfg.consume_concurrently_max_span,
-        );
-        let Some((_, p)) = inst.pqs.get(&queue).filter(|(s, _)| *s == pq) else {
-            return;
-        };
-        if p.must_wait(threshold, span, concurrently) {
-            let generation = inst.generation;
-            self.schedule(
-                self.now + FLOW_CONTROL_DELAY,
-                Event::PullDue {
-                    consumer,
-                    generation,
-                    queue,
-                    pq,
-                },
-            );
-            return;
-        }
-        let next = inst.pull_offsets.get(&queue).copied().unwrap_or(0);
-        self.send_pull(consumer, queue, pq, next);
-    }
-
-    fn send_pull(&mut self, consumer: usize, queue: QueueId, pq: u64, offset: u64) {
-        let inst = &mut self.instances[consumer];
-        inst.pull_offsets.insert(queue, offset);
-        let commit_offset = match self.model {
-            MessageModel::Clustering => inst.offsets.read(queue).filter(|&o| o > 0),
-            MessageModel::Broadcasting => None,
-        };
-        let generation = inst.generation;
-        let at = inst.to_broker.arrival(self.now);
-        self.schedule(
-            at,
-            Event::PullArrives {
-                consumer,
-                generation,
-                queue,
-                pq,
-                offset,
-                commit_offset,
-            },
-        );
-    }
-
-    /// Found messages: into the PQ, consume requests to the pool, and pull again at once.
-    fn pulled(&mut self, consumer: usize, queue: QueueId, pq: u64, msgs: Vec<PulledMessage>) {
-        let orderly = self.mode == ConsumeMode::Orderly;
-        let inst = &mut self.instances[consumer];
-        let batch = inst.cfg.consume_message_batch_max_size as usize;
-        let Some(p) = inst.pq_mut(queue, pq) else {
-            return;
-        };
-        p.put(&msgs);
-        let count = p.count() as u64;
-        let start_orderly = orderly && !p.orderly_busy;
-        if start_orderly {
-            p.orderly_busy = true;
-        }
-        inst.stats.max_pq = inst.stats.max_pq.max(count);
-        if let Some(last) = msgs.last() {
-            inst.pull_offsets.insert(queue, last.queue_offset + 1);
-        }
-        if orderly {
-            if start_orderly {
-                self.submit(consumer, Task::Orderly { queue, pq });
-            }
-        } else {
-            for chunk in msgs.chunks(batch) {
-                self.submit(
-                    consumer,
-                    Task::Concurrent {
-                        queue,
-                        pq,
-                        msgs: chunk.to_vec(),
-                    },
-                );
-            }
-        }
-        self.pull(consumer, queue, pq);
     }
 
     pub(super) fn crash(&mut self, consumer: usize) {
@@ -1008,49 +543,10 @@ impl<'t> World<'t> {
         }
     }
 
-    /// A send-back reaches the broker (B4.2).
-    fn broker_send_back(&mut self, msg: PulledMessage, max: u32) {
-        self.totals.rocketmq.sent_back += 1;
-        match broker_send_back(msg.reconsume_times, max) {
-            SendBackOutcome::DeadLetter => {
-                self.settle_retry(msg.id);
-                self.totals.dead_lettered += 1;
-                let i = self.copy_index(msg.id, 0);
-                self.copies[i] |= DEAD_LETTERED;
-                self.trace(|t| TraceRecord {
-                    message: Some(msg.id),
-                    redelivery_counter: Some(msg.reconsume_times),
-                    ..TraceRecord::new(t, TraceKind::DeadLettered)
-                });
-            }
-            SendBackOutcome::Retry {
-                delay,
-                reconsume_times,
-                ..
-            } => {
-                let retried = PulledMessage {
-                    reconsume_times,
-                    ..msg
-                };
-                self.schedule(self.now + delay, Event::RetryDue { msg: retried });
-            }
-        }
-    }
-
-    /// A send-back or delayed retry of `id` is no longer on its way.
-    pub fn settle_retry(&mut self, id: MessageId) {
-        if let Some(n) = self.retry_pending.get_mut(&id) {
-            *n -= 1;
-            if *n == 0 {
-                self.retry_pending.remove(&id);
-            }
-        }
-    }
-
     /// Nothing more can happen without a timer: every message sent, no retry on its way, every
     /// live instance idle, every queue's committed offset at its end, no start or crash to come.
     /// Periodic timers stop re-arming then, so a finished run ends.
-    fn quiescent(&self) -> bool {
+    pub(super) fn quiescent(&self) -> bool {
         self.producers.iter().all(|p| p.sent == p.messages)
             && self.retry_pending.is_empty()
             && self.lifecycle_pending == 0
@@ -1169,83 +665,4 @@ impl<'t> World<'t> {
             cut_by_until,
         })
     }
-
-    /// Classifies every copy: processed; else still to be consumed (at or after its queue's
-    /// committed offset, in a live ProcessQueue, or a retry on its way); else dead-lettered;
-    /// else lost (committed past without being processed: a BROADCASTING failure, B4.5).
-    fn census(&self) -> Census {
-        let mut pending = vec![false; self.copies.len()];
-        let per = self.copies_per_message();
-        let mut mark = |copy: usize| pending[copy] = true;
-        match self.model {
-            MessageModel::Clustering => {
-                let queues = self
-                    .broker
-                    .topic
-                    .iter()
-                    .enumerate()
-                    .map(|(i, q)| (QueueId::Topic(i as u32), q))
-                    .chain(std::iter::once((QueueId::Retry, &self.broker.retry)));
-                for (id, q) in queues {
-                    let from = self.broker.offsets.read(id) as usize;
-                    for s in q.log.iter().skip(from) {
-                        mark(s.id as usize - 1);
-                    }
-                }
-                for &id in self.retry_pending.keys() {
-                    mark(id as usize - 1);
-                }
-                for inst in self.instances.iter().filter(|i| i.alive) {
-                    for (_, p) in inst.pqs.values() {
-                        for m in p.held() {
-                            mark(m.id as usize - 1);
-                        }
-                    }
-                }
-            }
-            MessageModel::Broadcasting => {
-                for inst in &self.instances {
-                    for (qi, q) in self.broker.topic.iter().enumerate() {
-                        let id = QueueId::Topic(qi as u32);
-                        let from = if inst.alive {
-                            inst.offsets.read(id).unwrap_or(inst.offset_file.read(id))
-                        } else {
-                            inst.offset_file.read(id)
-                        } as usize;
-                        for s in q.log.iter().skip(from) {
-                            mark((s.id as usize - 1) * per + inst.index);
-                        }
-                    }
-                    if inst.alive {
-                        for (_, p) in inst.pqs.values() {
-                            for m in p.held() {
-                                mark((m.id as usize - 1) * per + inst.index);
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        let mut census = Census::default();
-        for (copy, &flags) in self.copies.iter().enumerate() {
-            if flags & PROCESSED != 0 {
-                census.unique_processed += 1;
-            } else if pending[copy] {
-                census.in_flight += 1;
-            } else if flags & DEAD_LETTERED != 0 {
-                census.dlq += 1;
-            } else {
-                census.lost += 1;
-            }
-        }
-        census
-    }
-}
-
-#[derive(Debug, Default)]
-struct Census {
-    unique_processed: u64,
-    lost: u64,
-    dlq: u64,
-    in_flight: u64,
 }
