@@ -657,3 +657,26 @@ mod properties {
         }
     }
 }
+
+/// B2.4: a death is a membership change too. a owns queue 0 (messages 1, 3), b queue 1
+/// (2, 4), 1 s each. b dies at 0.5 s for good; the broker sees its connection close and
+/// notifies a, which takes queue 1 from its committed offset 0 and processes 2 and 4
+/// (delivered to b before: redelivered) from 0.5 s to 1.5 s.
+#[test]
+fn b2_4_a_dead_consumers_queues_move_to_the_survivor() {
+    let mut a = consumer("a", 1);
+    a.processing = DurationDist::Constant(secs(1));
+    let mut b = consumer("b", 1);
+    b.processing = DurationDist::Constant(secs(1));
+    b.crash = Some(CrashConfig {
+        point: CrashPoint::At(ms(500)),
+        restart_after: None,
+    });
+    let out = run_traced(&scenario(4, 2, vec![a, b])).0;
+    let s = &out.summary;
+    assert_eq!((s.processed, s.unique_processed, s.in_flight), (4, 4, 0));
+    assert_eq!(s.redelivered, 2);
+    assert_eq!(s.makespan_s, 1.5);
+    let processed: Vec<u64> = out.consumers.iter().map(|c| c.processed).collect();
+    assert_eq!(processed, vec![4, 0]);
+}
