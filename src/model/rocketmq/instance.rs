@@ -47,6 +47,7 @@ pub(super) struct Stats {
     pub busy: SimDuration,
     pub crashes: u64,
     pub max_pq: u64,
+    pub idle_with_backlog: SimDuration,
 }
 
 /// One consumer instance (`DefaultMQPushConsumer` in its own process).

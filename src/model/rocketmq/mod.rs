@@ -10,6 +10,7 @@ mod census;
 pub mod config;
 mod consume;
 mod event;
+mod idle;
 mod instance;
 pub mod offset_store;
 pub mod process_queue;

@@ -76,6 +76,8 @@ pub(super) struct World<'t> {
     /// ConsumerStarts / Crash events not yet run.
     pub(super) lifecycle_pending: u64,
     pub(super) accepted: u64,
+    /// Idle-with-backlog time is charged up to here.
+    pub(super) accounted_until: SimTime,
     pub(super) next_serial: u64,
     pub(super) next_task: u64,
     pub(super) totals: Totals,
@@ -109,11 +111,13 @@ pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<Run
                 events: at_this_instant,
             });
         }
+        world.charge_idle_with_backlog(t);
         world.now = t;
         world.handle(event);
         executed += 1;
     }
     let end = if cut_by_until { until } else { world.now };
+    world.charge_idle_with_backlog(end);
     for inst in &mut world.instances {
         for r in inst.running.values() {
             if inst.alive {
@@ -251,6 +255,7 @@ impl<'t> World<'t> {
             retry_pending: BTreeMap::new(),
             lifecycle_pending,
             accepted: 0,
+            accounted_until: SimTime::ZERO,
             next_serial: 0,
             next_task: 0,
             totals: Totals::default(),
@@ -610,7 +615,11 @@ impl<'t> World<'t> {
             acks: Default::default(),
             rocketmq: totals.rocketmq,
             stalled,
-            idle_with_backlog_s: 0.0,
+            idle_with_backlog_s: self
+                .instances
+                .iter()
+                .fold(SimDuration::ZERO, |sum, c| sum + c.stats.idle_with_backlog)
+                .as_secs_f64(),
             jain_fairness: jain_fairness(&processed_counts),
             makespan_s,
             throughput: if makespan_s > 0.0 {
@@ -654,7 +663,7 @@ impl<'t> World<'t> {
                 redelivered: c.stats.redelivered,
                 acks_sent: 0,
                 max_unacked: c.stats.max_pq,
-                idle_with_backlog_s: 0.0,
+                idle_with_backlog_s: c.stats.idle_with_backlog.as_secs_f64(),
                 busy_s: c.stats.busy.as_secs_f64(),
                 crashes: c.stats.crashes,
             })

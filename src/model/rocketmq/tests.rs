@@ -680,3 +680,46 @@ fn b2_4_a_dead_consumers_queues_move_to_the_survivor() {
     let processed: Vec<u64> = out.consumers.iter().map(|c| c.processed).collect();
     assert_eq!(processed, vec![4, 0]);
 }
+
+/// Queue allocation leaves instances unevenly loaded: 3 queues for 2 instances ⇒ a owns
+/// queues 0 and 1 (messages 1, 2, 4, 5), b queue 2 (3, 6); one thread, 1 s each. b is done
+/// at 2 s; from 2 s to 3 s a still has a request waiting in its pool (its last one starts at
+/// 3 s): b is idle with a backlog elsewhere for 1 s, a never.
+#[test]
+fn idle_with_backlog_counts_allocation_imbalance() {
+    let mut c = consumer("c", 2);
+    c.processing = DurationDist::Constant(secs(1));
+    c.rocketmq.consume_thread_min = 1;
+    let out = run_traced(&scenario(6, 3, vec![c])).0;
+    let idle: Vec<f64> = out
+        .consumers
+        .iter()
+        .map(|c| c.idle_with_backlog_s)
+        .collect();
+    assert_eq!(idle, vec![0.0, 1.0]);
+    assert_eq!(out.summary.idle_with_backlog_s, 1.0);
+    assert_eq!(out.summary.makespan_s, 4.0);
+}
+
+/// A dead instance's queue waits in the broker until the survivor is told. Latency 10 ms:
+/// the messages are stored at 0.01 s, the heartbeats arrive at 0.01 s, the rebalances run at
+/// 0.02 s, the pull answers arrive at 0.04 s: a is idle while stored messages wait for
+/// 0.01 → 0.04 s (0.03 s). b takes 10 s for message 2 and dies at 0.5 s for good; the broker
+/// sees the connection close at 0.51 s, a rebalances at 0.52 s and its answer for queue 1
+/// arrives at 0.54 s: idle with backlog 0.5 → 0.54 s (0.04 s). 0.07 s in all.
+#[test]
+fn idle_with_backlog_counts_a_dead_owners_queue() {
+    let a = consumer("a", 1);
+    let mut b = consumer("b", 1);
+    b.processing = DurationDist::Constant(secs(10));
+    b.crash = Some(CrashConfig {
+        point: CrashPoint::At(ms(500)),
+        restart_after: None,
+    });
+    let mut s = scenario(2, 2, vec![a, b]);
+    s.network.latency = DurationDist::Constant(ms(10));
+    let out = run_traced(&s).0;
+    assert_eq!(out.consumers[0].idle_with_backlog_s, 0.07);
+    assert_eq!(out.summary.makespan_s, 0.55);
+    assert_eq!(out.summary.processed, 2);
+}
