@@ -18,33 +18,42 @@ impl World<'_> {
     pub(super) fn charge_idle_with_backlog(&mut self, t: SimTime) {
         let from = self.accounted_until;
         self.accounted_until = t;
-        if t <= from
-            || !self
-                .instances
-                .iter()
-                .any(|i| i.alive && i.busy_threads == 0)
-        {
+        let idle = |i: &super::instance::Instance| i.alive && i.busy_threads == 0;
+        if t <= from || !self.instances.iter().any(idle) {
             return;
         }
-        let waiting: Vec<bool> = self
-            .instances
-            .iter()
-            .map(|i| i.alive && !i.pool.is_empty())
-            .collect();
-        let broker_waiting = self.broker_backlog();
+        let waiting = |i: &super::instance::Instance| i.alive && !i.pool.is_empty();
+        let waiting_instances = self.instances.iter().filter(|i| waiting(i)).count();
+        // Computed only if some idle instance sees no waiting pool elsewhere.
+        let mut broker_waiting: Option<bool> = None;
         let dt = t.saturating_since(from);
-        for (index, inst) in self.instances.iter_mut().enumerate() {
-            let elsewhere =
-                broker_waiting || waiting.iter().enumerate().any(|(j, &w)| w && j != index);
-            if inst.alive && inst.busy_threads == 0 && elsewhere {
-                inst.stats.idle_with_backlog += dt;
+        for index in 0..self.instances.len() {
+            let inst = &self.instances[index];
+            if !idle(inst) {
+                continue;
+            }
+            let elsewhere = waiting_instances > usize::from(waiting(inst))
+                || *broker_waiting.get_or_insert_with(|| self.broker_backlog());
+            if elsewhere {
+                self.instances[index].stats.idle_with_backlog += dt;
             }
         }
     }
 
     /// Whether a stored message waits beyond what its queue's live owners have pulled.
     fn broker_backlog(&self) -> bool {
-        let queues = self
+        let slot = |q: QueueId| match q {
+            QueueId::Topic(i) => i as usize,
+            QueueId::Retry => self.broker.topic.len(),
+        };
+        let mut pulled: Vec<Option<u64>> = vec![None; self.broker.topic.len() + 1];
+        for inst in self.instances.iter().filter(|i| i.alive) {
+            for (&q, &offset) in &inst.pull_offsets {
+                let p = &mut pulled[slot(q)];
+                *p = Some(p.map_or(offset, |o| o.max(offset)));
+            }
+        }
+        let stored = self
             .broker
             .topic
             .iter()
@@ -54,14 +63,8 @@ impl World<'_> {
                 QueueId::Retry,
                 self.broker.retry.log.len() as u64,
             )));
-        queues.into_iter().any(|(queue, stored)| {
-            let pulled = self
-                .instances
-                .iter()
-                .filter(|i| i.alive && i.pqs.contains_key(&queue))
-                .filter_map(|i| i.pull_offsets.get(&queue).copied())
-                .max();
-            pulled.is_none_or(|p| stored > p) && stored > self.census_floor(queue)
+        stored.into_iter().any(|(queue, stored)| {
+            pulled[slot(queue)].is_none_or(|p| stored > p) && stored > self.census_floor(queue)
         })
     }
 

@@ -109,6 +109,7 @@ impl World<'_> {
     pub(super) fn drop_queue(&mut self, consumer: usize, queue: QueueId) {
         let inst = &mut self.instances[consumer];
         inst.pqs.remove(&queue);
+        inst.pull_offsets.remove(&queue);
         if let Some(offset) = inst.offsets.remove(queue) {
             self.commit_offset(consumer, queue, offset);
         }
