@@ -371,3 +371,20 @@ fn rocketmq_scenarios_are_refused_by_prefetch_tuning() {
     assert!(e.is_bad_input(), "{e}");
     assert!(e.to_string().contains("has none"), "{e}");
 }
+
+/// Cells: persist_consumer_offset_interval [1s, 3s, 5s], 2 replicates.
+#[test]
+fn rocketmq_persist_interval_sweep_sets_the_crash_window() {
+    let (plan, runs) = sweep_runs("sweep-rocketmq-persist-interval.yaml");
+    assert_eq!((plan.cells.len(), plan.replicates), (3, 2));
+    for (cell, replicates) in runs.chunks(2).enumerate() {
+        let duplicates = [3, 6, 16][cell];
+        for s in replicates {
+            assert_eq!(
+                fates(s),
+                (100, 100 + duplicates, 100, duplicates, 0, 0, 0),
+                "cell {cell}"
+            );
+        }
+    }
+}
