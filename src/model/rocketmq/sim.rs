@@ -639,14 +639,16 @@ impl<'t> World<'t> {
             || sent != summary.produced
             || first_processings != summary.unique_processed
             || totals.dead_lettered < summary.dlq
+            || census.lost_unexplained > 0
         {
             return Err(SimError::Conservation(format!(
                 "copies {copies} of produced {} (sent {sent}) != unique_processed {} (first \
-                 processings {first_processings}) + lost {} + dlq {} (dead-lettered {}) + \
-                 in_flight {}",
+                 processings {first_processings}) + lost {} ({} never dropped) + dlq {} \
+                 (dead-lettered {}) + in_flight {}",
                 summary.produced,
                 summary.unique_processed,
                 summary.lost,
+                census.lost_unexplained,
                 summary.dlq,
                 totals.dead_lettered,
                 summary.in_flight,
