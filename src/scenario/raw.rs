@@ -355,6 +355,7 @@ pub(crate) struct RawConsumer {
     pub consume_thread_min: Field<Num>,
     pub consume_thread_max: Field<Num>,
     pub suspend_current_queue_time: Field<Dur>,
+    pub consume_timeout: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -553,7 +554,7 @@ mapping_slots! {
         group, consume_mode, message_model, pull_batch_size, consume_message_batch_max_size,
         pull_threshold_for_queue, consume_concurrently_max_span, max_reconsume_times,
         persist_consumer_offset_interval, consume_thread_min, consume_thread_max,
-        suspend_current_queue_time,
+        suspend_current_queue_time, consume_timeout,
     }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }

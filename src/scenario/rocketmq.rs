@@ -107,6 +107,10 @@ fn rocketmq_consumer_fields(c: &RawConsumer) -> Vec<(&'static str, Location)> {
             "suspend_current_queue_time",
             c.suspend_current_queue_time.as_ref().map(|f| f.referenced),
         ),
+        (
+            "consume_timeout",
+            c.consume_timeout.as_ref().map(|f| f.referenced),
+        ),
     ]
     .into_iter()
     .filter_map(|(n, l)| l.map(|l| (n, l)))
@@ -266,6 +270,21 @@ impl Ctx<'_> {
             Some(f) => self.duration("suspend_current_queue_time", f)?,
             None => defaults.suspend_current_queue_time,
         };
+        let consume_timeout = match &c.consume_timeout {
+            Some(f) => {
+                let d = self.duration("consume_timeout", f)?;
+                let minute = 60_000_000_000;
+                if d.as_nanos() < minute || d.as_nanos() % minute != 0 {
+                    return Err(self.err(
+                        &f.referenced,
+                        format!("consume_timeout {d} is not a whole number of minutes"),
+                        "at least 1m, in whole minutes (consumeTimeout counts minutes)",
+                    ));
+                }
+                d
+            }
+            None => defaults.consume_timeout,
+        };
         Ok(RocketMqConsumerConfig {
             group,
             consume_mode,
@@ -299,6 +318,7 @@ impl Ctx<'_> {
             consume_thread_min,
             consume_thread_max,
             suspend_current_queue_time,
+            consume_timeout,
         })
     }
 
@@ -516,6 +536,18 @@ mod tests {
             8,
             26,
             &["out of range"],
+        );
+        assert_err(
+            &doc("", "    consume_timeout: 90s\n"),
+            8,
+            22,
+            &["not a whole number of minutes"],
+        );
+        assert_eq!(
+            ok(&doc("", "    consume_timeout: 2m\n")).scenario.consumers[0]
+                .rocketmq
+                .consume_timeout,
+            SimDuration::from_secs(120)
         );
         assert_err(
             &doc("  queues: 0\n", ""),

@@ -12,7 +12,7 @@ use super::config::BROKER_MAX_TRANSFER_COUNT;
 use super::event::Event;
 use super::offset_store::BrokerOffsets;
 use super::process_queue::PulledMessage;
-use super::retry::{SendBackOutcome, broker_send_back};
+use super::retry::{SendBackOutcome, broker_send_back_at_level};
 use super::sim::{DEAD_LETTERED, World};
 
 /// One message as the broker stores it in a queue.
@@ -113,9 +113,9 @@ impl World<'_> {
     }
 
     /// A send-back reaches the broker (B4.2).
-    pub(super) fn broker_send_back(&mut self, msg: PulledMessage, max: u32) {
+    pub(super) fn broker_send_back(&mut self, msg: PulledMessage, max: u32, level: u32) {
         self.totals.rocketmq.sent_back += 1;
-        match broker_send_back(msg.reconsume_times, max) {
+        match broker_send_back_at_level(msg.reconsume_times, max, level) {
             SendBackOutcome::DeadLetter => {
                 self.settle_retry(msg.id);
                 self.totals.dead_lettered += 1;

@@ -53,6 +53,8 @@ pub struct RocketMqConsumerConfig {
     pub consume_thread_max: u32,
     /// `suspendCurrentQueueTimeMillis` (B5.3).
     pub suspend_current_queue_time: SimDuration,
+    /// `consumeTimeout` (whole minutes): messages consumed longer are sent back (B4.8).
+    pub consume_timeout: SimDuration,
 }
 
 impl Default for RocketMqConsumerConfig {
@@ -70,6 +72,7 @@ impl Default for RocketMqConsumerConfig {
             consume_thread_min: 20,
             consume_thread_max: 20,
             suspend_current_queue_time: SimDuration::from_secs(1),
+            consume_timeout: SimDuration::from_secs(15 * 60),
         }
     }
 }

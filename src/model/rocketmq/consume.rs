@@ -1,7 +1,7 @@
 //! The consume services: the pool of `consumeThreadMin` threads,
 //! `ConsumeMessageConcurrentlyService` (B3.1, B4) and `ConsumeMessageOrderlyService` (B5).
 
-use crate::engine::SimDuration;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::config::CrashPoint;
 use crate::model::trace::{TraceKind, TraceRecord};
 use rand::RngExt;
@@ -100,6 +100,9 @@ impl World<'_> {
                 inst.stats.redelivered += 1;
             }
             inst.delivered_total += 1;
+            if let Some(p) = inst.pq_mut(queue, pq) {
+                p.mark_started(m.queue_offset, now);
+            }
             self.trace(|t| TraceRecord {
                 consumer: Some(consumer),
                 message: Some(m.id),
@@ -148,8 +151,14 @@ impl World<'_> {
                 failed_at,
                 orderly,
                 started: now,
+                ends: now + total,
             },
         );
+        if !orderly {
+            let timeout = self.instances[consumer].cfg.consume_timeout;
+            let tick = self.next_cleaner_tick(consumer, now + timeout);
+            self.arm_cleaner(consumer, tick);
+        }
         self.schedule(
             now + total,
             Event::ConsumeEnds {
@@ -264,7 +273,14 @@ impl World<'_> {
                     let at = inst.to_broker.arrival(answered);
                     answered = inst.to_client.arrival(at);
                     *self.retry_pending.entry(m.id).or_insert(0) += 1;
-                    self.schedule(at, Event::SendBackArrives { msg: m, max });
+                    self.schedule(
+                        at,
+                        Event::SendBackArrives {
+                            msg: m,
+                            max,
+                            level: 0,
+                        },
+                    );
                 }
                 self.instances[consumer].running.insert(task, r);
                 self.schedule(
@@ -325,7 +341,14 @@ impl World<'_> {
         for m in to_dlq {
             let at = self.instances[consumer].to_broker.arrival(now);
             *self.retry_pending.entry(m.id).or_insert(0) += 1;
-            self.schedule(at, Event::SendBackArrives { msg: m, max });
+            self.schedule(
+                at,
+                Event::SendBackArrives {
+                    msg: m,
+                    max,
+                    level: 0,
+                },
+            );
         }
         let inst = &mut self.instances[consumer];
         let Some(p) = inst.pq_mut(r.queue, r.pq) else {
@@ -359,5 +382,72 @@ impl World<'_> {
             },
         );
         self.run_pool(consumer);
+    }
+}
+
+impl World<'_> {
+    /// The first tick of the cleaner's fixed-rate timer (every `consume_timeout` from the
+    /// process start) strictly after `t`.
+    fn next_cleaner_tick(&self, consumer: usize, t: SimTime) -> SimTime {
+        let inst = &self.instances[consumer];
+        let period = inst.cfg.consume_timeout.as_nanos();
+        let since = t.saturating_since(inst.started_at).as_nanos();
+        inst.started_at + SimDuration::from_nanos((since / period + 1) * period)
+    }
+
+    /// Schedules the cleaner tick at `tick` if a concurrent listener still runs then.
+    fn arm_cleaner(&mut self, consumer: usize, tick: SimTime) {
+        let inst = &mut self.instances[consumer];
+        let needed = inst.running.values().any(|r| !r.orderly && r.ends > tick);
+        if !needed || !inst.cleaner_ticks.insert(tick) {
+            return;
+        }
+        let generation = inst.generation;
+        self.schedule(
+            tick,
+            Event::CleanExpired {
+                consumer,
+                generation,
+            },
+        );
+    }
+
+    /// `ProcessQueue.cleanExpiredMsg` for every PQ of the instance (B4.8): up to 16 head
+    /// messages whose listener started more than `consume_timeout` ago are sent back at delay
+    /// level 3 and leave the PQ, while their listener still runs. The cleaner's own send is
+    /// not modelled as taking time.
+    pub(super) fn clean_expired(&mut self, consumer: usize) {
+        let now = self.now;
+        let inst = &mut self.instances[consumer];
+        inst.cleaner_ticks.remove(&now);
+        let timeout = inst.cfg.consume_timeout;
+        let max = inst
+            .cfg
+            .max_reconsume_times
+            .unwrap_or(CONCURRENT_DEFAULT_MAX_RECONSUME);
+        let mut expired = Vec::new();
+        for (_, p) in inst.pqs.values_mut() {
+            for _ in 0..p.count().min(16) {
+                let Some(m) = p.expired_head(now, timeout) else {
+                    break;
+                };
+                p.remove(&[m]);
+                expired.push(m);
+            }
+        }
+        let next = self.next_cleaner_tick(consumer, now);
+        self.arm_cleaner(consumer, next);
+        for m in expired {
+            let at = self.instances[consumer].to_broker.arrival(now);
+            *self.retry_pending.entry(m.id).or_insert(0) += 1;
+            self.schedule(
+                at,
+                Event::SendBackArrives {
+                    msg: m,
+                    max,
+                    level: 3,
+                },
+            );
+        }
     }
 }

@@ -59,7 +59,12 @@ pub(super) enum Event {
         task: u64,
     },
     /// A send-back (or the orderly service's DLQ send) reaches the broker.
-    SendBackArrives { msg: PulledMessage, max: u32 },
+    /// `level` 0 = `3 + reconsumeTimes`.
+    SendBackArrives {
+        msg: PulledMessage,
+        max: u32,
+        level: u32,
+    },
     /// A delayed retry leaves `SCHEDULE_TOPIC_XXXX` for `%RETRY%<group>`.
     RetryDue { msg: PulledMessage },
     /// An orderly queue's suspension ends.
@@ -69,6 +74,8 @@ pub(super) enum Event {
         queue: QueueId,
         pq: u64,
     },
+    /// `cleanExpireMsg`, every `consume_timeout` (concurrent consumption, B4.8).
+    CleanExpired { consumer: usize, generation: u32 },
     /// `persistAllConsumerOffset`.
     PersistOffsets { consumer: usize, generation: u32 },
     /// An UPDATE_CONSUMER_OFFSET reaches the broker.

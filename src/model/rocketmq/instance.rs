@@ -1,6 +1,6 @@
 //! One consumer instance: its ProcessQueues, offsets, consume pool and statistics.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::engine::{SimDuration, SimRng, SimTime};
 use crate::model::config::{CrashConfig, RocketMqConsumerConfig};
@@ -36,6 +36,8 @@ pub(super) struct Running {
     pub failed_at: Option<usize>,
     pub orderly: bool,
     pub started: SimTime,
+    /// When the listener returns.
+    pub ends: SimTime,
 }
 
 #[derive(Debug, Default)]
@@ -80,6 +82,12 @@ pub(super) struct Instance {
     pub delivered_total: u64,
     /// The crash point fires at most once per instance.
     pub crash_fired: bool,
+    /// When this process started (the cleaner's fixed-rate timer counts from it).
+    pub started_at: SimTime,
+    /// Scheduled ticks of the expired-message cleaner (B4.8). A tick can only find something
+    /// if a listener runs across it longer than `consume_timeout`, so only such ticks are
+    /// scheduled (the others would change nothing but the run's end time).
+    pub cleaner_ticks: BTreeSet<SimTime>,
     pub stats: Stats,
 }
 

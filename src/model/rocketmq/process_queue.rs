@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::message::MessageId;
 
 /// One message as the client holds it.
@@ -25,6 +25,8 @@ pub struct ProcessQueue {
     consuming: BTreeMap<u64, PulledMessage>,
     /// `queueOffsetMax`: the highest offset ever put.
     offset_max: Option<u64>,
+    /// `PROPERTY_CONSUME_START_TIMESTAMP` of messages handed to a listener (B4.8).
+    started: BTreeMap<u64, SimTime>,
     /// Orderly: a consume request for this queue is submitted or running.
     pub orderly_busy: bool,
 }
@@ -72,6 +74,7 @@ impl ProcessQueue {
         }
         for m in msgs {
             self.msgs.remove(&m.queue_offset);
+            self.started.remove(&m.queue_offset);
         }
         match self.msgs.first_key_value() {
             Some((&first, _)) => Some(first),
@@ -107,6 +110,19 @@ impl ProcessQueue {
             self.consuming.remove(&m.queue_offset);
             self.msgs.insert(m.queue_offset, *m);
         }
+    }
+
+    /// The listener got the message at `now` (`ConsumeRequest.run` stamps every message).
+    pub fn mark_started(&mut self, offset: u64, now: SimTime) {
+        self.started.insert(offset, now);
+    }
+
+    /// `cleanExpiredMsg`'s test: the head message, if its consumption started more than
+    /// `timeout` before `now` (strictly).
+    pub fn expired_head(&self, now: SimTime, timeout: SimDuration) -> Option<PulledMessage> {
+        let (&offset, m) = self.msgs.first_key_value()?;
+        let started = *self.started.get(&offset)?;
+        (now.saturating_since(started) > timeout).then_some(*m)
     }
 
     pub fn has_pending(&self) -> bool {

@@ -36,10 +36,24 @@ pub enum SendBackOutcome {
 /// `reconsume_times`, the client's `max_reconsume_times` already resolved (16 for −1).
 /// DLQ if `reconsume_times ≥ max`; otherwise level `3 + reconsume_times` (B4.2, B4.7).
 pub fn broker_send_back(reconsume_times: u32, max_reconsume_times: u32) -> SendBackOutcome {
+    broker_send_back_at_level(reconsume_times, max_reconsume_times, 0)
+}
+
+/// A send-back with `delayLevelWhenNextConsume` `level`: 0 means `3 + reconsume_times`; the
+/// expired-message cleaner asks for 3 (B4.8).
+pub fn broker_send_back_at_level(
+    reconsume_times: u32,
+    max_reconsume_times: u32,
+    level: u32,
+) -> SendBackOutcome {
     if reconsume_times >= max_reconsume_times {
         return SendBackOutcome::DeadLetter;
     }
-    let level = 3 + reconsume_times;
+    let level = if level == 0 {
+        3 + reconsume_times
+    } else {
+        level
+    };
     SendBackOutcome::Retry {
         level,
         delay: delay_of_level(level),

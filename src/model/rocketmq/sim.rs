@@ -2,7 +2,7 @@
 //! `%RETRY%` queue), the consumer instances' pull loops, ProcessQueues and consume pools, wired
 //! through the engine's event queue.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{
@@ -229,6 +229,8 @@ impl<'t> World<'t> {
                     running: BTreeMap::new(),
                     delivered_total: 0,
                     crash_fired: false,
+                    started_at: SimTime::ZERO,
+                    cleaner_ticks: BTreeSet::new(),
                     stats: Stats::default(),
                 }
             })
@@ -387,7 +389,15 @@ impl<'t> World<'t> {
                     self.send_back_done(consumer, task);
                 }
             }
-            Event::SendBackArrives { msg, max } => self.broker_send_back(msg, max),
+            Event::SendBackArrives { msg, max, level } => self.broker_send_back(msg, max, level),
+            Event::CleanExpired {
+                consumer,
+                generation,
+            } => {
+                if self.instances[consumer].is_current(generation) {
+                    self.clean_expired(consumer);
+                }
+            }
             Event::RetryDue { msg } => {
                 self.settle_retry(msg.id);
                 let stored = Stored {
@@ -492,6 +502,8 @@ impl<'t> World<'t> {
         let inst = &mut self.instances[consumer];
         inst.generation += 1;
         inst.alive = true;
+        inst.started_at = now;
+        inst.cleaner_ticks.clear();
         let generation = inst.generation;
         let at = inst.to_broker.arrival(now);
         self.trace(|t| TraceRecord {

@@ -723,3 +723,31 @@ fn idle_with_backlog_counts_a_dead_owners_queue() {
     assert_eq!(out.summary.makespan_s, 0.55);
     assert_eq!(out.summary.processed, 2);
 }
+
+/// B4.8: consume_timeout 5m, max_reconsume_times 1, one message whose listener takes 20 min.
+/// The cleaner runs at 5, 10, 15, 20 … min and needs strictly more than 5 min: at 10 min the
+/// original (started at 0) is sent back at level 3 (rt 0 → retry at 10m10s with rt 1) and
+/// leaves the PQ; the original still completes at 20 min. The retry copy, delivered at
+/// 10m10s, is expired at 20 min (9m50s) and sent back with rt 1 ≥ 1 ⇒ %DLQ%; it too
+/// completes, at 30m10s: a duplicate. 2 send-backs, 2 deliveries, 1 duplicate.
+#[test]
+fn b4_8_expired_consumption_is_sent_back_while_running() {
+    let mut c = consumer("c", 1);
+    c.processing = DurationDist::Constant(secs(20 * 60));
+    c.rocketmq.consume_timeout = secs(5 * 60);
+    c.rocketmq.max_reconsume_times = Some(1);
+    let (out, trace) = run_traced(&scenario(1, 1, vec![c]));
+    let s = &out.summary;
+    assert_eq!((s.deliveries, s.processed, s.duplicates), (2, 2, 1));
+    assert_eq!((s.rocketmq.sent_back, s.rocketmq.retry_deliveries), (2, 1));
+    assert_eq!((s.dlq, s.lost, s.in_flight), (0, 0, 0));
+    assert_eq!(
+        times(&trace, TraceKind::Delivered),
+        vec![SimTime::ZERO, SimTime::from(secs(610))]
+    );
+    assert_eq!(
+        times(&trace, TraceKind::DeadLettered),
+        vec![SimTime::from(secs(1200))]
+    );
+    assert_eq!(s.makespan_s, 1810.0);
+}
