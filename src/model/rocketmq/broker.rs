@@ -8,7 +8,7 @@ use crate::model::message::MessageId;
 use crate::model::trace::{TraceKind, TraceRecord};
 
 use super::QueueId;
-use super::config::BROKER_MAX_TRANSFER_COUNT;
+use super::config::{BROKER_MAX_TRANSFER_COUNT, MessageModel};
 use super::event::Event;
 use super::offset_store::BrokerOffsets;
 use super::process_queue::PulledMessage;
@@ -119,8 +119,12 @@ impl World<'_> {
             SendBackOutcome::DeadLetter => {
                 self.settle_retry(msg.id);
                 self.totals.dead_lettered += 1;
-                let i = self.copy_index(msg.id, 0);
-                self.copies[i] |= DEAD_LETTERED;
+                // In BROADCASTING only the expired-message cleaner sends back; the instance's
+                // copy is settled by its own listener, so no copy is dead-lettered.
+                if self.model == MessageModel::Clustering {
+                    let i = self.copy_index(msg.id, 0);
+                    self.copies[i] |= DEAD_LETTERED;
+                }
                 self.trace(|t| TraceRecord {
                     message: Some(msg.id),
                     redelivery_counter: Some(msg.reconsume_times),

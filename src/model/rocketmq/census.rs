@@ -7,7 +7,7 @@ use super::sim::{DEAD_LETTERED, DROPPED, PROCESSED, World};
 impl World<'_> {
     /// Classifies every copy: processed; else still to be consumed (at or after its queue's
     /// committed offset, in a live ProcessQueue, or a retry on its way); else dead-lettered;
-    /// else lost (committed past without being processed: a BROADCASTING failure, B4.5).
+    /// else lost (committed past without being processed: a dropped BROADCASTING copy).
     pub(super) fn census(&self) -> Census {
         let mut pending = vec![false; self.copies.len()];
         let per = self.copies_per_message();

@@ -414,7 +414,9 @@ impl World<'_> {
 
     /// `ProcessQueue.cleanExpiredMsg` for every PQ of the instance (B4.8): up to 16 head
     /// messages whose listener started more than `consume_timeout` ago are sent back at delay
-    /// level 3 and leave the PQ, while their listener still runs. The cleaner's own send is
+    /// level 3 and leave the PQ, while their listener still runs. The real client does this
+    /// in BROADCASTING too, where no instance consumes `%RETRY%`: the copy sent back stays
+    /// there. The cleaner's own send is
     /// not modelled as taking time.
     pub(super) fn clean_expired(&mut self, consumer: usize) {
         let now = self.now;
@@ -438,6 +440,12 @@ impl World<'_> {
         let next = self.next_cleaner_tick(consumer, now);
         self.arm_cleaner(consumer, next);
         for m in expired {
+            if self.model == MessageModel::Broadcasting {
+                // Nobody will consume the copy in %RETRY%: unless the running listener
+                // completes, this instance's copy is lost.
+                let copy = self.copy_index(m.id, consumer);
+                self.copies[copy] |= DROPPED;
+            }
             let at = self.instances[consumer].to_broker.arrival(now);
             *self.retry_pending.entry(m.id).or_insert(0) += 1;
             self.schedule(

@@ -63,7 +63,12 @@ impl World<'_> {
                 QueueId::Retry,
                 self.broker.retry.log.len() as u64,
             )));
+        // BROADCASTING consumers do not subscribe to %RETRY%: nothing there waits for them.
+        let broadcasting = self.model == super::config::MessageModel::Broadcasting;
         stored.into_iter().any(|(queue, stored)| {
+            if broadcasting && queue == QueueId::Retry {
+                return false;
+            }
             pulled[slot(queue)].is_none_or(|p| stored > p) && stored > self.census_floor(queue)
         })
     }

@@ -57,6 +57,8 @@ pub(super) struct Totals {
 /// instance in BROADCASTING).
 pub(super) const PROCESSED: u8 = 1;
 pub(super) const DEAD_LETTERED: u8 = 2;
+/// Given up by a rule without processing: a BROADCASTING failure (B4.5), or a BROADCASTING
+/// copy the expired-message cleaner sent to `%RETRY%`, which no broadcasting instance reads.
 pub(super) const DROPPED: u8 = 4;
 pub(super) const DELIVERED: u8 = 8;
 
