@@ -49,10 +49,17 @@ pub struct RunSummary {
     pub scenario: String,
     pub seed: u64,
     pub produced: u64,
-    /// Message copies whose fate the run counts: `produced`, except RocketMQ BROADCASTING,
-    /// where every consumer instance's copy of a message has its own fate
-    /// (`produced × instances`). An extension of the contract.
+    /// Copies owed to consumers, each with its own fate: `produced` on a queue (and in RocketMQ
+    /// CLUSTERING); on an ActiveMQ topic one per subscriber that had a subscription (or a
+    /// durable store entry) when a message was published; in RocketMQ BROADCASTING one per
+    /// consumer instance (`produced × instances`). An extension of the contract.
     pub copies: u64,
+    /// Topic copies subscribers never got because they had no subscription when the message
+    /// was published (semantics.md A5.6). An extension of the contract.
+    pub missed: u64,
+    /// Topic copies dropped by a pending-message limit (→ DLQ if persistent, A9.3); they are
+    /// also counted in `dlq` or `lost`. An extension of the contract.
+    pub discarded: u64,
     /// Broker → consumer dispatch commands (first dispatches and redispatches after a lost
     /// consumer). An extension of the contract.
     pub dispatched: u64,
@@ -78,12 +85,17 @@ pub struct RunSummary {
     pub end_s: f64,
     pub events: u64,
     pub wall_s: f64,
+    /// Side effects an idempotent consumer skipped (an extension of the contract).
+    pub duplicates_suppressed: u64,
+    /// The producers' view of their sends (an extension of the contract).
+    pub send: crate::model::producer::SendCounts,
 }
 
 impl RunSummary {
     /// contract.md: every accepted message ends a run with exactly one fate, so
-    /// `produced = unique_processed + lost + dlq + expired + in_flight` (each copy of a
-    /// RocketMQ BROADCASTING message has its own fate: `copies` stands for `produced`).
+    /// `produced = unique_processed + lost + dlq + expired + in_flight`. On a topic every
+    /// subscriber's copy, and in RocketMQ BROADCASTING every instance's copy, is a separate
+    /// fate, so the sum is `copies` (= `produced` on a queue).
     pub fn conserves_messages(&self) -> bool {
         self.copies == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
     }
@@ -151,8 +163,18 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     )),
     column!(
         "copies",
-        "message copies whose fate is counted: produced, or produced x instances for RocketMQ broadcasting (then unique_processed, lost, dlq and in_flight count copies)",
+        "copies owed to consumers: produced on a queue; on a topic one per subscriber subscribed (or durable) when the message was published; in RocketMQ broadcasting produced x instances. copies = unique_processed + lost + dlq + expired + in_flight",
         |r| Value::U64(r.copies)
+    ),
+    column!(
+        "missed",
+        "topic copies not made because the subscriber had no subscription when the message was published (non-durable offline, not yet subscribed, durable offline for a non-persistent message)",
+        |r| Value::U64(r.missed)
+    ),
+    column!(
+        "discarded",
+        "topic copies dropped by a pending-message limit (persistent ones also count in dlq, non-persistent ones in lost)",
+        |r| Value::U64(r.discarded)
     ),
     column!(
         "dispatched",
@@ -176,7 +198,7 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     ),
     column!(
         "unique_processed",
-        "distinct messages processed at least once",
+        "distinct messages processed at least once (on a topic: distinct copies, i.e. (message, subscriber) pairs)",
         |r| Value::U64(r.unique_processed)
     ),
     column!(
@@ -256,7 +278,7 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     ),
     column!(
         "idle_with_backlog_s",
-        "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer",
+        "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer (always 0 on a topic: a subscriber can only take its own copies)",
         |r| Value::F64(r.idle_with_backlog_s)
     ),
     column!(
@@ -283,6 +305,61 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         "latency_p99_s",
         "99th percentile of first send to first processing completion, seconds",
         |r| Value::F64(r.latency_p99_s)
+    ),
+    column!(
+        "sent",
+        "send() calls of the producers (producer messages; a retry is not a new one)",
+        |r| Value::U64(r.send.sent)
+    ),
+    column!(
+        "send_attempts",
+        "send attempts that left the producers, retries and re-sends included",
+        |r| Value::U64(r.send.attempts)
+    ),
+    column!(
+        "send_confirmed",
+        "sends whose OK response reached the producer",
+        |r| Value::U64(r.send.confirmed)
+    ),
+    column!(
+        "send_failed",
+        "sends that ended with an error for the application (retries exhausted, timed out, broker down)",
+        |r| Value::U64(r.send.failed)
+    ),
+    column!(
+        "send_timed_out",
+        "failed sends whose last attempt timed out (part of send_failed)",
+        |r| Value::U64(r.send.timed_out)
+    ),
+    column!(
+        "send_unconfirmed",
+        "fire-and-forget sends (ActiveMQ async, RocketMQ oneway): no result ever comes back",
+        |r| Value::U64(r.send.unconfirmed)
+    ),
+    column!(
+        "send_in_progress",
+        "sends still waiting for their result when the run ended",
+        |r| Value::U64(r.send.in_progress)
+    ),
+    column!(
+        "send_duplicates",
+        "stored copies beyond the first of one producer message (a retry after a lost response): duplicates at the source",
+        |r| Value::U64(r.send.duplicates)
+    ),
+    column!(
+        "send_resends_suppressed",
+        "re-sent messages the broker recognised as already stored and did not store again (ActiveMQ producer audit)",
+        |r| Value::U64(r.send.resends_suppressed)
+    ),
+    column!(
+        "lost_at_send",
+        "producer messages the producer believed sent (confirmed, or async/oneway without an error) that the broker never stored",
+        |r| Value::U64(r.send.lost_at_send)
+    ),
+    column!(
+        "duplicates_suppressed",
+        "processings whose side effect an idempotent consumer skipped because its processed-id store knew the producer message",
+        |r| Value::U64(r.duplicates_suppressed)
     ),
     column!("end_s", "simulated time at which the run ended", |r| {
         Value::F64(r.end_s)

@@ -6,12 +6,25 @@
 //! with the `semantics.md` rule it comes from.
 
 use crate::engine::SimDuration;
+pub use crate::model::idempotence::IdempotentConfig;
+pub use crate::model::producer::{SendConfig, SendFaults, SendPolicy};
 pub use crate::model::rocketmq::config::{RocketMqBrokerConfig, RocketMqConsumerConfig};
 
 /// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
 /// `ActiveMQPrefetchPolicy.MAX_PREFETCH_SIZE`: every prefetch setter caps here (A1.1).
 pub const MAX_PREFETCH: u32 = 32767;
+/// `ActiveMQPrefetchPolicy` default for non-durable topic subscribers (A1.1).
+pub const DEFAULT_TOPIC_PREFETCH: u32 = 32767;
+/// `ActiveMQPrefetchPolicy` default for durable topic subscribers, and the `PolicyEntry`
+/// value the stock `activemq.xml` resets an AUTO durable subscriber's 1000 to (A1.1, A1.3).
+pub const DEFAULT_DURABLE_TOPIC_PREFETCH: u32 = 100;
+/// `optimizeDurableTopicPrefetch`: what an AUTO session's durable subscriber asks for
+/// (`optimizedMessageDispatch` default true, A1.2).
+pub const OPTIMIZE_DURABLE_TOPIC_PREFETCH: u32 = 1000;
+/// The stock `activemq.xml`'s `<constantPendingMessageLimitStrategy limit="1000"/>` for
+/// `topic=">"` (A9.2).
+pub const STOCK_TOPIC_PENDING_MESSAGE_LIMIT: u32 = 1000;
 /// Most messages one run can accept: message ids are 32-bit broker sequence ids from 1.
 pub const MAX_MESSAGES: u64 = u32::MAX as u64 - 1;
 /// Most consumer instances (replicas included) in one run.
@@ -90,6 +103,21 @@ pub struct BrokerConfig {
     pub slow_consumer: SlowConsumerStrategy,
     /// The RocketMQ topic (flavor `rocketmq` only).
     pub rocketmq: RocketMqBrokerConfig,
+    /// The one destination every producer sends to and every consumer consumes from.
+    pub destination: DestinationConfig,
+    /// A broker process crash and restart (A11.4); `None` = the broker never fails.
+    pub crash: Option<BrokerCrash>,
+    /// `PolicyEntry.persistJMSRedelivered` (default false): whether the redelivery counter is
+    /// written to the store, so it survives a broker restart (A11.4).
+    pub persist_jms_redelivered: bool,
+}
+
+/// The broker process dies at `at` and a new one has recovered its store `restart_after`
+/// later (A11.4).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BrokerCrash {
+    pub at: SimDuration,
+    pub restart_after: SimDuration,
 }
 
 impl Default for BrokerConfig {
@@ -100,6 +128,68 @@ impl Default for BrokerConfig {
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
             rocketmq: RocketMqBrokerConfig::default(),
+            destination: DestinationConfig::default(),
+            crash: None,
+            persist_jms_redelivered: false,
+        }
+    }
+}
+
+/// The destination of a run: a queue (each message to one consumer) or a topic (each
+/// subscriber its own copy, semantics.md A9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DestinationConfig {
+    #[default]
+    Queue,
+    Topic(TopicPolicy),
+}
+
+impl DestinationConfig {
+    pub fn is_topic(&self) -> bool {
+        matches!(self, DestinationConfig::Topic(_))
+    }
+}
+
+/// What the broker's `PolicyEntry` for the topic says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TopicPolicy {
+    /// A `<policyEntry topic=">">` matches the topic, as in the stock `activemq.xml` Debian
+    /// ships: it resets client-default prefetches to the policy's (an AUTO durable subscriber's
+    /// 1000 becomes 100, A1.3).
+    pub policy_entry: bool,
+    /// The `pendingMessageLimitStrategy` limit L of non-durable subscriptions (A9.2); `None`
+    /// is the real `-1` (no strategy: nothing is ever discarded).
+    pub pending_message_limit: Option<u32>,
+}
+
+impl Default for TopicPolicy {
+    /// The stock `activemq.xml`: a policy entry for `topic=">"` with a constant pending
+    /// limit of 1000.
+    fn default() -> Self {
+        Self {
+            policy_entry: true,
+            pending_message_limit: Some(STOCK_TOPIC_PENDING_MESSAGE_LIMIT),
+        }
+    }
+}
+
+/// How a consumer subscribes to a topic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SubscriptionKind {
+    /// `session.createConsumer(topic)`: exists only while connected (A5.6).
+    #[default]
+    NonDurable,
+    /// `session.createDurableSubscriber(topic, name)`: the broker keeps its messages while it
+    /// is offline (A5.6).
+    Durable,
+}
+
+impl SubscriptionKind {
+    /// The scenario-file spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionKind::NonDurable => "non_durable",
+            SubscriptionKind::Durable => "durable",
         }
     }
 }
@@ -145,6 +235,8 @@ pub struct ProducerConfig {
     pub arrival: Arrival,
     /// When the producer sends its first message (bursts send everything at this instant).
     pub start_at: SimDuration,
+    /// Delivery mode, send policy and injected faults.
+    pub send: SendConfig,
 }
 
 /// When a producer sends: the gaps between consecutive sends.
@@ -222,6 +314,10 @@ pub struct ConsumerConfig {
     pub start_at: SimDuration,
     /// The RocketMQ push-consumer settings (flavor `rocketmq` only).
     pub rocketmq: RocketMqConsumerConfig,
+    /// How it subscribes when the destination is a topic; `None` on a queue.
+    pub subscription: Option<SubscriptionKind>,
+    /// An idempotent consumer's processed-id store, shared by the entry's replicas.
+    pub idempotent: Option<IdempotentConfig>,
 }
 
 impl ConsumerConfig {
@@ -242,6 +338,8 @@ impl ConsumerConfig {
             crash: None,
             start_at: SimDuration::ZERO,
             rocketmq: RocketMqConsumerConfig::default(),
+            subscription: None,
+            idempotent: None,
         }
     }
 }

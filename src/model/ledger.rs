@@ -1,4 +1,6 @@
-//! The fate of every accepted message, one byte each.
+//! The fate of every accepted message, one byte each. On a topic the ledger tracks copies
+//! instead — one entry per (message, subscriber), each with its own id (`activemq::topic`) —
+//! so every fate below is a copy's.
 //!
 //! contract.md: every accepted message ends a run with exactly one fate — processed (at least
 //! once), lost, dead-lettered or expired without ever being processed, or still in flight.
@@ -16,8 +18,15 @@ pub const DEAD_LETTERED: u8 = 1 << 2;
 /// Discarded by TTL.
 pub const EXPIRED: u8 = 1 << 3;
 
+/// Dropped by the broker without delivery or DLQ: a topic subscription's copy discarded by its
+/// pending-message limit, closed with its non-durable subscription, or non-persistent and held
+/// for a durable subscription that went offline (semantics.md A5.6, A9.3).
+pub const DISCARDED: u8 = 1 << 4;
+/// Held only in the memory of a broker process that crashed (non-persistent, A11.4).
+pub const LOST_IN_CRASH: u8 = 1 << 5;
+
 /// The flags that mean the broker no longer holds the message.
-pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED;
+pub const REMOVED: u8 = CONSUMED | DEAD_LETTERED | EXPIRED | DISCARDED | LOST_IN_CRASH;
 
 #[derive(Debug, Default)]
 pub struct MessageLedger {

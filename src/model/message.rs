@@ -10,7 +10,14 @@ pub type MessageId = u32;
 /// consumer is lost (A5.2), a client's copy when its session rolls back (A3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MessageRef {
+    /// The id the broker and the ledger track this reference by: on a queue the message's
+    /// sequence id, on a topic the id of this subscriber's copy (every subscriber gets its own
+    /// copy, semantics.md A9; see `activemq::topic`).
     pub id: MessageId,
+    /// The broker sequence id of the message itself (equal to `id` on a queue).
+    pub message_id: MessageId,
+    /// JMS delivery mode PERSISTENT (the JMS default) or NON_PERSISTENT.
+    pub persistent: bool,
     pub redelivery_counter: u32,
     /// When the producer sent it (the start of its end-to-end latency).
     pub sent_at: SimTime,

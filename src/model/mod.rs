@@ -4,9 +4,11 @@
 pub mod activemq;
 pub mod config;
 pub mod dist;
+pub mod idempotence;
 pub mod ledger;
 pub mod message;
 pub mod network;
+pub mod producer;
 pub mod rocketmq;
 pub mod sim;
 pub mod trace;

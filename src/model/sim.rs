@@ -1,16 +1,25 @@
-//! One run of an ActiveMQ queue scenario: producers, the broker queue and the consumer
-//! instances, wired together through the engine's event queue.
+//! One run of an ActiveMQ queue or topic scenario: producers, the broker destination and the
+//! consumer instances, wired together through the engine's event queue.
+
+mod broker_crash;
+#[cfg(test)]
+mod send_tests;
 
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
-use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
+use crate::model::activemq::broker::{AckError, BrokerEffect, SubscriptionId};
 use crate::model::activemq::consumer::{BacklogView, Consumer};
+use crate::model::activemq::destination::Destination;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
+use crate::model::idempotence::IdempotentConsumers;
 use crate::model::ledger::{self, MessageLedger};
 use crate::model::message::{MessageId, MessageRef};
 use crate::model::network::Link;
+use crate::model::producer::{
+    self, BrokerVerdict, Fault, ProducerEvent, ProducerEventKind, SendCounts,
+};
 use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
 
 /// A command from a client to the broker.
@@ -31,11 +40,15 @@ pub enum BrokerCommand {
 /// Everything that can happen.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {
-    /// The next message of `producer` reaches the broker.
-    MessageArrives {
-        producer: usize,
-        sent_at: SimTime,
+    /// A send attempt reaches the broker, or its answer, transport error or timeout reaches
+    /// the producer ([`crate::model::producer`]).
+    Producer(ProducerEvent),
+    /// The broker process dies (`broker.crash.at`, A11.4).
+    BrokerCrashes {
+        restart_after: SimDuration,
     },
+    /// A new broker process has recovered the store and accepts connections again.
+    BrokerRestarts,
     /// A consumer process starts or restarts.
     ConsumerStarts {
         consumer: usize,
@@ -81,7 +94,7 @@ impl Event {
     /// The consumer instance this event is about, if any.
     fn consumer(&self) -> Option<usize> {
         match *self {
-            Event::MessageArrives { .. } => None,
+            Event::Producer(_) | Event::BrokerCrashes { .. } | Event::BrokerRestarts => None,
             Event::ConsumerStarts { consumer }
             | Event::SubscriptionArrives { consumer, .. }
             | Event::InboundDue { consumer, .. }
@@ -98,7 +111,7 @@ impl Event {
     fn can_unblock_consumers(&self, consumers: &[Consumer]) -> bool {
         let current = |consumer: usize, generation: u32| consumers[consumer].is_current(generation);
         match *self {
-            Event::MessageArrives { .. } => false,
+            Event::Producer(_) => false,
             Event::InboundDue {
                 consumer,
                 generation,
@@ -126,7 +139,11 @@ impl Event {
             } => current(consumer, generation),
             // Commands already on the wire still reach the broker (a connection drop frees
             // messages); starts and crash.at can change who holds what.
-            Event::ToBroker { .. } | Event::ConsumerStarts { .. } | Event::Crash { .. } => true,
+            Event::ToBroker { .. }
+            | Event::ConsumerStarts { .. }
+            | Event::Crash { .. }
+            | Event::BrokerCrashes { .. }
+            | Event::BrokerRestarts => true,
         }
     }
 }
@@ -150,6 +167,7 @@ pub struct Ctx<'a, 't> {
     events: &'a mut EventQueue<Event>,
     ledger: &'a mut MessageLedger,
     pub totals: &'a mut Totals,
+    idempotence: &'a mut IdempotentConsumers,
     trace: &'a mut Option<&'t mut dyn TraceSink>,
 }
 
@@ -166,9 +184,22 @@ impl Ctx<'_, '_> {
         }
     }
 
-    /// A processing completed successfully; returns whether the message had already been
-    /// processed before (a duplicate side effect).
-    pub fn record_processed(&mut self, message: &MessageRef) -> bool {
+    /// Consumer instance `consumer` completed a processing successfully. An idempotent
+    /// consumer skips the side effect of a message its store knows
+    /// ([`crate::model::idempotence`]): a redelivery of a copy already processed then counts
+    /// nothing but `duplicates_suppressed`; a second stored copy of a producer message (a
+    /// producer retry) is still handled once as a copy (its fate is processed, so it counts in
+    /// `processed`, never in `duplicates`) and counts in `duplicates_suppressed` too.
+    pub fn record_processed(&mut self, consumer: usize, message: &MessageRef) -> Completion {
+        let skipped = self
+            .idempotence
+            .skips(consumer, u64::from(message.message_id), self.now);
+        if skipped && self.ledger.flags(message.id) & ledger::PROCESSED != 0 {
+            return Completion {
+                counted: false,
+                duplicate: false,
+            };
+        }
         let duplicate = self.ledger.mark(message.id, ledger::PROCESSED);
         self.totals.processed += 1;
         self.totals.last_processed_at = self.now;
@@ -179,8 +210,20 @@ impl Ctx<'_, '_> {
                 .latency
                 .record(self.now.saturating_since(message.sent_at).as_nanos());
         }
-        duplicate
+        Completion {
+            counted: true,
+            duplicate,
+        }
     }
+}
+
+/// How a successful processing counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    /// It counts in `processed` (false: an idempotent consumer skipped a repeat).
+    pub counted: bool,
+    /// The same stored copy had been processed before: a duplicate side effect.
+    pub duplicate: bool,
 }
 
 /// A run failed in a way that means acksim itself is wrong.
@@ -214,21 +257,40 @@ pub struct RunOutcome {
 
 struct Producer {
     messages: u64,
+    /// `send()` calls scheduled so far.
     sent: u64,
     arrival: ArrivalSampler,
     rng: SimRng,
-    link: Link,
+    /// The send protocol: attempts, faults, retries, the producer's view.
+    send: producer::Producer,
+}
+
+/// The broker's state across a crash (A11.4).
+#[derive(Debug, Default)]
+struct BrokerProcess {
+    down: bool,
+    /// Subscriptions with a smaller id belonged to a broker process that died.
+    first_live_subscription: SubscriptionId,
+    /// Consumer connections (consumer, generation) refused while the broker was down.
+    refused: Vec<(usize, u32)>,
 }
 
 struct World<'t> {
     now: SimTime,
     events: EventQueue<Event>,
-    queue: Queue,
+    /// The destination: a queue or a topic.
+    queue: Destination,
     producers: Vec<Producer>,
     consumers: Vec<Consumer>,
+    broker: BrokerProcess,
+    idempotence: IdempotentConsumers,
+    /// `PolicyEntry.persistJMSRedelivered`.
+    persist_redelivered: bool,
     /// Owner (consumer, generation) of each subscription id.
     subscription_owner: Vec<(usize, u32)>,
     ledger: MessageLedger,
+    /// Messages the broker accepted (on a topic the ledger counts copies instead).
+    published: u64,
     totals: Totals,
     trace: Option<&'t mut dyn TraceSink>,
     effects: Vec<BrokerEffect>,
@@ -315,21 +377,28 @@ impl<'t> World<'t> {
                     sent: 0,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
-                    link: Link::new(
-                        latency.clone(),
-                        streams.stream(&format!("producer/{}/network", p.name)),
+                    send: producer::Producer::new(
+                        i,
+                        p.send,
+                        streams.stream(&format!("producer/{}/faults", p.name)),
+                        producer::Wire {
+                            to_broker: Link::new(
+                                latency.clone(),
+                                streams.stream(&format!("producer/{}/network", p.name)),
+                            ),
+                            to_producer: Link::new(
+                                latency.clone(),
+                                streams.stream(&format!("producer/{}/responses", p.name)),
+                            ),
+                            retry_latency: latency.clone(),
+                            retry_rng: streams.stream(&format!("producer/{}/retries", p.name)),
+                        },
                     ),
                 };
                 if producer.messages > 0 {
-                    let sent_at = SimTime::from(p.start_at);
-                    let at = producer.link.arrival(sent_at);
-                    events.push(
-                        at,
-                        Event::MessageArrives {
-                            producer: i,
-                            sent_at,
-                        },
-                    );
+                    let (at, first) = producer.send.send(SimTime::from(p.start_at));
+                    producer.sent = 1;
+                    events.push(at, Event::Producer(first));
                 }
                 producer
             })
@@ -368,17 +437,36 @@ impl<'t> World<'t> {
                 );
             }
         }
+        if let Some(crash) = scenario.broker.crash {
+            let at = SimTime::from(crash.at);
+            events.push(
+                at,
+                Event::BrokerCrashes {
+                    restart_after: crash.restart_after,
+                },
+            );
+            events.push(at + crash.restart_after, Event::BrokerRestarts);
+        }
         let capacity = usize::try_from(scenario.total_messages())
             .unwrap_or(usize::MAX)
             .min(1 << 26);
         Self {
             now: SimTime::ZERO,
             events,
-            queue: Queue::new(scenario.broker.use_prefetch_extension),
+            queue: Destination::new(scenario),
             producers,
             consumers,
+            broker: BrokerProcess::default(),
+            persist_redelivered: scenario.broker.persist_jms_redelivered,
+            idempotence: IdempotentConsumers::new(
+                scenario
+                    .consumers
+                    .iter()
+                    .map(|c| (c.idempotent, c.replicas as usize)),
+            ),
             subscription_owner: Vec::new(),
             ledger: MessageLedger::with_capacity(capacity),
+            published: 0,
             totals: Totals::default(),
             trace,
             effects: Vec::new(),
@@ -405,7 +493,10 @@ impl<'t> World<'t> {
                     .all(|(c, v)| c.backlog_view() == *v),
                 "a backlog view was not refreshed"
             );
-            if self.views.iter().any(|v| v.idle) {
+            // A topic subscriber can only consume its own copies: no other consumer's
+            // backlog is work it could have taken, so topics charge none.
+            let is_queue = matches!(self.queue, Destination::Queue(_));
+            if is_queue && self.views.iter().any(|v| v.idle) {
                 self.charge_idle_with_backlog(from, t);
             }
             self.accounted_until = t;
@@ -467,13 +558,18 @@ impl<'t> World<'t> {
             producers,
             consumers,
             ledger,
+            published,
             totals,
             trace,
             effects,
             subscription_owner,
             touched,
+            broker,
+            persist_redelivered,
+            idempotence,
             ..
         } = self;
+        let persist_redelivered = *persist_redelivered;
         touched.extend(event.consumer());
         let mut ctx = Ctx {
             now: *now,
@@ -481,39 +577,91 @@ impl<'t> World<'t> {
             ledger,
             totals,
             trace,
+            idempotence,
         };
         match event {
-            Event::MessageArrives { producer, sent_at } => {
-                let id = ctx.ledger.accept();
-                let message = MessageRef {
-                    id,
-                    redelivery_counter: 0,
+            Event::Producer(ev) => {
+                let p = &mut producers[ev.producer];
+                let ProducerEventKind::Arrives {
+                    fault,
                     sent_at,
+                    same_id,
+                } = ev.kind
+                else {
+                    for (at, next) in p.send.on_event(ctx.now, &ev) {
+                        ctx.schedule(at, Event::Producer(next));
+                    }
+                    return Ok(());
                 };
-                ctx.trace(|t| TraceRecord {
-                    message: Some(id),
-                    ..TraceRecord::new(t, TraceKind::Accepted)
-                });
-                queue.enqueue(message, effects);
-                let p = &mut producers[producer];
-                p.sent += 1;
-                if p.sent < p.messages {
+                let verdict = if fault == Fault::RequestLost {
+                    BrokerVerdict::NotReceived
+                } else if broker.down {
+                    BrokerVerdict::Unavailable
+                } else if same_id && p.send.config().persistent && p.send.copies_of(ev.seq) > 0 {
+                    // A failover re-send of a persistent message the store already holds:
+                    // `ProducerBrokerExchange.canDispatch` drops it (the producer audit is
+                    // on for a reconnected connection), the response is still sent.
+                    BrokerVerdict::DuplicateSuppressed
+                } else {
+                    *published += 1;
+                    let id = *published as MessageId;
+                    let message = MessageRef {
+                        id,
+                        message_id: id,
+                        persistent: p.send.config().persistent,
+                        redelivery_counter: 0,
+                        sent_at,
+                    };
+                    ctx.trace(|t| TraceRecord {
+                        message: Some(id),
+                        ..TraceRecord::new(t, TraceKind::Accepted)
+                    });
+                    ctx.idempotence
+                        .record_stored(u64::from(id), (ev.producer as u32, ev.seq));
+                    queue.accept(message, ctx.ledger, effects);
+                    BrokerVerdict::Stored
+                };
+                if ev.attempt == 1 && p.sent < p.messages {
                     let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
-                    let at = p.link.arrival(next_send);
-                    ctx.schedule(
-                        at,
-                        Event::MessageArrives {
-                            producer,
-                            sent_at: next_send,
-                        },
-                    );
+                    let (at, next) = p.send.send(next_send);
+                    p.sent += 1;
+                    ctx.schedule(at, Event::Producer(next));
                 }
+                for (at, next) in p.send.on_broker_verdict(ctx.now, &ev, verdict) {
+                    ctx.schedule(at, Event::Producer(next));
+                }
+            }
+            Event::BrokerCrashes { restart_after } => {
+                touched.extend(0..consumers.len());
+                let restart_at = ctx.now + restart_after;
+                let Destination::Queue(queue) = queue else {
+                    return Err(SimError::Unsupported(
+                        "a broker crash with a topic destination",
+                    ));
+                };
+                broker_crash::crash(
+                    &mut ctx,
+                    queue,
+                    consumers,
+                    broker,
+                    persist_redelivered,
+                    restart_at,
+                );
+            }
+            Event::BrokerRestarts => {
+                touched.extend(0..consumers.len());
+                broker_crash::restart(&mut ctx, consumers, broker);
             }
             Event::ConsumerStarts { consumer } => consumers[consumer].start(&mut ctx),
             Event::SubscriptionArrives {
                 consumer,
                 generation,
             } => {
+                if broker.down {
+                    // Refused: the client retries when the broker is back (BrokerRestarts).
+                    broker.refused.push((consumer, generation));
+                    return Ok(());
+                }
                 let c = &mut consumers[consumer];
                 if c.subscriptions[generation as usize].is_none() {
                     let id = queue.add_subscription(consumer, c.prefetch, effects);
@@ -538,6 +686,10 @@ impl<'t> World<'t> {
                 let Some(sub) = consumers[consumer].subscriptions[generation as usize] else {
                     return Ok(());
                 };
+                if broker.down || sub < broker.first_live_subscription {
+                    // Sent to a broker process that is dead: an ack in flight is lost (A11.4).
+                    return Ok(());
+                }
                 broker_command(
                     &mut ctx,
                     queue,
@@ -603,11 +755,14 @@ impl<'t> World<'t> {
         } else {
             self.now
         };
+        let (missed, discarded) = self.queue.topic_counts();
         let summary = RunSummary {
             scenario: scenario.name.clone(),
             seed: scenario.seed,
-            produced: self.ledger.accepted(),
+            produced: self.published,
             copies: self.ledger.accepted(),
+            missed,
+            discarded,
             dispatched: totals.dispatched,
             deliveries: totals.deliveries,
             redelivered: totals.redelivered,
@@ -638,20 +793,34 @@ impl<'t> World<'t> {
             end_s: end.as_secs_f64(),
             events: executed,
             wall_s,
+            duplicates_suppressed: self.idempotence.suppressed,
+            send: self
+                .producers
+                .iter()
+                .map(|p| p.send.counts())
+                .fold(SendCounts::default(), |a, b| a.plus(&b)),
         };
+        check_sends(&self.producers, summary.produced)?;
         // The census classifies each message once, so its fates add up by construction; what
-        // can fail are the counts kept independently while the run went on: messages the
-        // producers sent vs accepted, and first processings counted as they happened vs
-        // messages the ledger marks processed.
-        let sent: u64 = self.producers.iter().map(|p| p.sent).sum();
+        // can fail are the counts kept independently while the run went on: stored copies
+        // the producers counted vs accepted (`check_sends`), first processings counted as they
+        // happened vs messages the ledger marks processed, and on a topic copies made plus
+        // copies missed vs one per (message, subscriber).
         let first_processings = totals.processed - totals.duplicates;
+        let owed = match self.queue {
+            Destination::Queue(_) => summary.produced,
+            Destination::Topic(_) => summary.produced * self.consumers.len() as u64,
+        };
         if !summary.conserves_messages()
-            || sent != summary.produced
             || first_processings != summary.unique_processed
+            || summary.copies + summary.missed != owed
         {
             return Err(SimError::Conservation(format!(
-                "produced {} (sent {sent}) != unique_processed {} (first processings \
-                 {first_processings}) + lost {} + dlq {} + expired {} + in_flight {}",
+                "copies {} (+ missed {} of {owed} owed) of produced {} != \
+                 unique_processed {} (first processings {first_processings}) + lost {} + dlq {} \
+                 + expired {} + in_flight {}",
+                summary.copies,
+                summary.missed,
                 summary.produced,
                 summary.unique_processed,
                 summary.lost,
@@ -690,10 +859,38 @@ impl<'t> World<'t> {
     }
 }
 
+/// Producer-side conservation, checked every run: each producer's sends are confirmed,
+/// failed, unconfirmed or in progress; a confirmed send has a stored copy; and the stored
+/// copies the producers counted are the messages the broker accepted.
+fn check_sends(producers: &[Producer], produced: u64) -> Result<(), SimError> {
+    let mut stored = 0;
+    for (i, p) in producers.iter().enumerate() {
+        let c = p.send.counts();
+        if !c.conserves_sends() {
+            return Err(SimError::Conservation(format!(
+                "producer {i}: sent {} != confirmed {} + failed {} + unconfirmed {} + in progress {}",
+                c.sent, c.confirmed, c.failed, c.unconfirmed, c.in_progress
+            )));
+        }
+        if let Some(seq) = p.send.confirmed_without_copy() {
+            return Err(SimError::Conservation(format!(
+                "producer {i}: message {seq} was confirmed but never stored"
+            )));
+        }
+        stored += p.send.stored_copies();
+    }
+    if stored != produced {
+        return Err(SimError::Conservation(format!(
+            "the producers count {stored} stored copies, the broker accepted {produced}"
+        )));
+    }
+    Ok(())
+}
+
 /// The broker applies one client command.
 fn broker_command(
     ctx: &mut Ctx,
-    queue: &mut Queue,
+    queue: &mut Destination,
     consumer: &mut Consumer,
     generation: u32,
     sub: SubscriptionId,
@@ -746,7 +943,7 @@ fn broker_command(
 
 fn apply_ack(
     ctx: &mut Ctx,
-    queue: &mut Queue,
+    queue: &mut Destination,
     consumer: usize,
     sub: SubscriptionId,
     ack: &MessageAck,
@@ -838,6 +1035,13 @@ fn apply_broker_effects(
             BrokerEffect::Consumed { id } => {
                 ctx.ledger.mark(id, ledger::CONSUMED);
             }
+            BrokerEffect::Discarded { id } => {
+                ctx.ledger.mark(id, ledger::DISCARDED);
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::Discarded)
+                });
+            }
             BrokerEffect::DeadLettered { id } => {
                 ctx.ledger.mark(id, ledger::DEAD_LETTERED);
                 ctx.trace(|t| TraceRecord {
@@ -863,7 +1067,7 @@ struct Census {
 /// removed, and every message it no longer holds was removed for a recorded reason.
 fn census(
     ledger: &MessageLedger,
-    queue: &Queue,
+    queue: &Destination,
     consumers: &[Consumer],
 ) -> Result<Census, SimError> {
     const IN_BROKER: u8 = 1;

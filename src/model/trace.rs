@@ -36,12 +36,21 @@ pub enum TraceKind {
     RedeliveryDue,
     /// The broker sent a message to the dead-letter queue.
     DeadLettered,
+    /// The broker dropped a topic subscriber's copy (pending limit, a closed non-durable
+    /// subscription, or a non-persistent copy of a durable subscription going offline).
+    Discarded,
     /// A consumer process died.
     Crashed,
     /// The broker saw a consumer's connection drop and took its messages back.
     ConnectionDropped,
     /// A consumer process started (first start or restart).
     Started,
+    /// A non-persistent message died with the broker process (A11.4).
+    LostInBrokerCrash,
+    /// The broker process died.
+    BrokerCrashed,
+    /// A new broker process recovered the store and accepts connections.
+    BrokerRestarted,
 }
 
 impl TraceKind {
@@ -58,12 +67,16 @@ impl TraceKind {
             TraceKind::AckRejected => "ack_rejected",
             TraceKind::Pull => "pull",
             TraceKind::Committed => "committed",
+            TraceKind::Discarded => "discarded",
             TraceKind::RolledBack => "rolled_back",
             TraceKind::RedeliveryDue => "redelivery_due",
             TraceKind::DeadLettered => "dead_lettered",
             TraceKind::Crashed => "crashed",
             TraceKind::ConnectionDropped => "connection_dropped",
             TraceKind::Started => "started",
+            TraceKind::LostInBrokerCrash => "lost_in_broker_crash",
+            TraceKind::BrokerCrashed => "broker_crashed",
+            TraceKind::BrokerRestarted => "broker_restarted",
         }
     }
 }

@@ -183,6 +183,8 @@ pub(super) mod tests {
             seed: 7,
             produced: 10,
             copies: 10,
+            missed: 0,
+            discarded: 0,
             dispatched: 11,
             deliveries: 12,
             redelivered: 2,
@@ -208,6 +210,8 @@ pub(super) mod tests {
             latency_p99_s: 0.0125,
             end_s: 1.5002,
             events: 99,
+            duplicates_suppressed: 0,
+            send: Default::default(),
             wall_s: 0.001,
         }
     }

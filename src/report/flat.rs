@@ -4,7 +4,9 @@
 //! nanoseconds (`*_ns` keys); distributions are `kind:parameters` with nanosecond values.
 
 use crate::engine::SimDuration;
-use crate::model::config::{AckMode, Arrival, CrashPoint, DurationDist, FailureHandling, Scenario};
+use crate::model::config::{
+    AckMode, Arrival, CrashPoint, DestinationConfig, DurationDist, FailureHandling, Scenario,
+};
 use std::fmt::Write;
 
 /// Renders `scenario` as properties lines, keys in a fixed order.
@@ -22,6 +24,22 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
         "broker.use_prefetch_extension",
         b.use_prefetch_extension.to_string(),
     );
+    match b.destination {
+        DestinationConfig::Queue => put("broker.destination.kind", "queue".into()),
+        DestinationConfig::Topic(policy) => {
+            put("broker.destination.kind", "topic".into());
+            put(
+                "broker.destination.policy_entry",
+                policy.policy_entry.to_string(),
+            );
+            put(
+                "broker.destination.pending_message_limit",
+                policy
+                    .pending_message_limit
+                    .map_or("-1".into(), |l| l.to_string()),
+            );
+        }
+    }
     let r = &b.redelivery;
     put(
         "broker.redelivery.maximum_redeliveries",
@@ -55,6 +73,7 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
         put(&key("messages"), p.messages.to_string());
         put(&key("arrival"), arrival(&p.arrival));
         put(&key("start_at_ns"), ns(p.start_at));
+        put(&key("persistent"), p.send.persistent.to_string());
     }
     put(
         "consumers.count",
@@ -95,6 +114,9 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
         put(&key("crash"), crash);
         put(&key("crash.restart_after_ns"), restart);
         put(&key("start_at_ns"), ns(c.start_at));
+        if let Some(kind) = c.subscription {
+            put(&key("subscription"), kind.as_str().to_string());
+        }
     }
     out
 }

@@ -11,8 +11,8 @@ mod rocketmq;
 
 use crate::metrics::{CONSUMER_COLUMNS, Column, ConsumerSummary, RunSummary, Value};
 use crate::model::config::{
-    AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DurationDist,
-    FailureHandling, ProducerConfig, Scenario,
+    AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DestinationConfig,
+    DurationDist, FailureHandling, ProducerConfig, Scenario,
 };
 
 /// The run summary: header, outcome, per-consumer table and the conservation check.
@@ -59,6 +59,16 @@ fn outcome(out: &mut String, s: &RunSummary) {
             s.produced, s.processed, s.unique_processed, s.duplicates
         ),
     );
+    if s.copies != s.produced || s.missed > 0 {
+        line(
+            "copies",
+            format!(
+                "{} owed to subscribers · missed {} · discarded {}",
+                s.copies, s.missed, s.discarded
+            ),
+        );
+    }
+    line("sends", sends(s));
     let stalled = if s.stalled { "YES" } else { "no" };
     line(
         "fates",
@@ -97,6 +107,31 @@ fn outcome(out: &mut String, s: &RunSummary) {
     );
 }
 
+/// The producers' view; counters that are zero are left out after `sent`.
+fn sends(s: &RunSummary) -> String {
+    let c = &s.send;
+    let mut parts = vec![format!("sent {}", c.sent)];
+    for (label, n) in [
+        ("confirmed", c.confirmed),
+        ("failed", c.failed),
+        ("timed out", c.timed_out),
+        ("unconfirmed", c.unconfirmed),
+        ("in progress", c.in_progress),
+        ("source duplicates", c.duplicates),
+        ("re-sends suppressed", c.resends_suppressed),
+        ("LOST AT SEND", c.lost_at_send),
+        (
+            "duplicates suppressed by consumers",
+            s.duplicates_suppressed,
+        ),
+    ] {
+        if n > 0 {
+            parts.push(format!("{label} {n}"));
+        }
+    }
+    parts.join(" · ")
+}
+
 /// Ack commands by type; types the broker never received are left out.
 fn acks(s: &RunSummary) -> String {
     let a = &s.acks;
@@ -126,13 +161,15 @@ pub fn conservation(s: &RunSummary) -> String {
     } else {
         "✗ VIOLATED"
     };
-    let counted = if s.copies == s.produced {
+    // On a topic each subscriber's copy, and in RocketMQ BROADCASTING each instance's copy,
+    // has its own fate (metrics::RunSummary::copies).
+    let owed = if s.copies == s.produced {
         format!("produced {}", s.produced)
     } else {
         format!("copies {} (produced {})", s.copies, s.produced)
     };
     format!(
-        "conservation: {counted} = unique {} + lost {} + dlq {} + expired {} + in_flight {} {mark}",
+        "conservation: {owed} = unique {} + lost {} + dlq {} + expired {} + in_flight {} {mark}",
         s.unique_processed, s.lost, s.dlq, s.expired, s.in_flight
     )
 }
@@ -260,17 +297,22 @@ fn producer(p: &ProducerConfig) -> String {
     } else {
         format!(" from {}", p.start_at)
     };
-    format!("{}: {}, {arrival}{start}", p.name, p.messages)
+    format!(
+        "{}: {}, {arrival}{start}, {}",
+        p.name,
+        p.messages,
+        p.send.describe()
+    )
 }
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
 fn consumer(c: &ConsumerConfig) -> String {
     let instances = instances(c);
-    let mut parts = vec![
-        ack_mode(c),
-        c.delivery.as_str().to_string(),
-        prefetch(c.prefetch),
-    ];
+    let mut parts = vec![ack_mode(c)];
+    if let Some(kind) = c.subscription {
+        parts.push(format!("{} subscriber", kind.as_str().replace('_', "-")));
+    }
+    parts.extend([c.delivery.as_str().to_string(), prefetch(c.prefetch)]);
     if c.optimize_ack {
         parts.push(format!("optimize_ack (timeout {})", c.optimize_ack_timeout));
     }
@@ -279,6 +321,10 @@ fn consumer(c: &ConsumerConfig) -> String {
     parts.extend(crash(c));
     if !c.start_at.is_zero() {
         parts.push(format!("starts at {}", c.start_at));
+    }
+    if let Some(i) = c.idempotent {
+        let ttl = i.ttl.map_or(String::new(), |t| format!(", ttl {t}"));
+        parts.push(format!("idempotent (store of {}{ttl})", i.capacity));
     }
     format!("{instances}: {}", parts.join(", "))
 }
@@ -374,8 +420,30 @@ fn broker(b: &BrokerConfig) -> String {
     } else {
         "off"
     };
+    let crash = b.crash.map_or(String::new(), |c| {
+        format!(
+            "; the broker crashes at {} and is back {} later",
+            c.at, c.restart_after
+        )
+    });
+    let destination = match b.destination {
+        DestinationConfig::Queue => String::new(),
+        DestinationConfig::Topic(policy) => {
+            let entry = if policy.policy_entry {
+                "policy entry topic=\">\""
+            } else {
+                "no policy entry"
+            };
+            let limit = policy
+                .pending_message_limit
+                .map_or("no pending limit".to_string(), |l| {
+                    format!("pending limit {l}")
+                });
+            format!("; a topic ({entry}, {limit})")
+        }
+    };
     format!(
-        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}",
+        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{destination}{crash}",
         r.initial_redelivery_delay, r.redelivery_delay
     )
 }
@@ -497,6 +565,7 @@ mod tests {
                 messages: 200,
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
+                send: Default::default(),
             }],
             consumers: vec![client],
         };

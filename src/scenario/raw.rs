@@ -242,6 +242,32 @@ pub(crate) struct RawBroker {
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
     /// RocketMQ: the topic's queue count.
     pub queues: Field<Num>,
+    pub destination: Field<RawDestination>,
+    pub crash: Field<RawBrokerCrash>,
+    pub persist_jms_redelivered: Field<Flag>,
+}
+
+/// `broker.destination`: a queue (default) or a topic and its `PolicyEntry`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a destination mapping (`kind:`, `policy_entry:`, `pending_message_limit:`)"
+)]
+pub(crate) struct RawDestination {
+    pub kind: Field<Word>,
+    pub policy_entry: Field<Flag>,
+    pub pending_message_limit: Field<Num>,
+}
+
+/// `broker.crash`: the broker process dies and restarts (semantics.md A11.4).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a broker crash mapping (`at:`, `restart_after:`)"
+)]
+pub(crate) struct RawBrokerCrash {
+    pub at: Field<Dur>,
+    pub restart_after: Field<Dur>,
 }
 
 /// ActiveMQ's `RedeliveryPolicy`, snake_case.
@@ -321,6 +347,44 @@ pub(crate) struct RawProducer {
     pub messages: Field<Num>,
     pub arrival: Field<ScalarOr<RawArrival>>,
     pub start_at: Field<Dur>,
+    pub persistent: Field<Flag>,
+    pub send: Field<RawSend>,
+    pub faults: Field<RawSendFaults>,
+}
+
+/// A producer's send policy (`{mode: sync, timeout: 3s, retries: 2}`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a send mapping (`mode:`, `timeout:`, `retries:`, `failover:`)"
+)]
+pub(crate) struct RawSend {
+    pub mode: Field<Word>,
+    pub timeout: Field<Dur>,
+    pub retries: Field<Num>,
+    pub failover: Field<Flag>,
+}
+
+/// Faults injected into a producer's sends.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a faults mapping (`request_loss:`, `response_loss:`, `slow_broker:`)"
+)]
+pub(crate) struct RawSendFaults {
+    pub request_loss: Field<Num>,
+    pub response_loss: Field<Num>,
+    pub slow_broker: Field<RawSlowBroker>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a slow broker mapping (`probability:`, `delay:`)"
+)]
+pub(crate) struct RawSlowBroker {
+    pub probability: Field<Num>,
+    pub delay: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -356,6 +420,19 @@ pub(crate) struct RawConsumer {
     pub consume_thread_max: Field<Num>,
     pub suspend_current_queue_time: Field<Dur>,
     pub consume_timeout: Field<Dur>,
+    pub subscription: Field<Word>,
+    pub idempotent: Field<RawIdempotent>,
+}
+
+/// An idempotent consumer's processed-id store (`{capacity: 1000, ttl: 1h}`).
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an idempotent store mapping (`capacity:`, `ttl:`)"
+)]
+pub(crate) struct RawIdempotent {
+    pub capacity: Field<Num>,
+    pub ttl: Field<Dur>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
@@ -536,7 +613,12 @@ macro_rules! mapping_slots {
 mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
-    RawBroker { flavor, redelivery, use_prefetch_extension, slow_consumer, queues }
+    RawBroker {
+        flavor, redelivery, use_prefetch_extension, slow_consumer, queues, destination, crash,
+        persist_jms_redelivered,
+    }
+    RawDestination { kind, policy_entry, pending_message_limit }
+    RawBrokerCrash { at, restart_after }
     RawRedelivery {
         maximum_redeliveries, initial_redelivery_delay, redelivery_delay,
         use_exponential_backoff, backoff_multiplier, maximum_redelivery_delay,
@@ -547,15 +629,19 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at }
+    RawProducer { name, messages, arrival, start_at, persistent, send, faults }
+    RawSend { mode, timeout, retries, failover }
+    RawSendFaults { request_loss, response_loss, slow_broker }
+    RawSlowBroker { probability, delay }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
         ack_every, commit_every, processing, failures, crash, start_at,
         group, consume_mode, message_model, pull_batch_size, consume_message_batch_max_size,
         pull_threshold_for_queue, consume_concurrently_max_span, max_reconsume_times,
         persist_consumer_offset_interval, consume_thread_min, consume_thread_max,
-        suspend_current_queue_time, consume_timeout,
+        suspend_current_queue_time, consume_timeout, subscription, idempotent,
     }
+    RawIdempotent { capacity, ttl }
     RawFailures { probability, handling, poison }
     RawCrash { after_processed, during_processing, at, restart_after }
     RawSweep { replicates, grid }

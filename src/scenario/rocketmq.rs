@@ -47,6 +47,10 @@ fn activemq_consumer_fields(c: &RawConsumer) -> Vec<(&'static str, Location)> {
                 .as_ref()
                 .and_then(|f| f.value.handling.as_ref().map(|h| h.referenced)),
         ),
+        (
+            "subscription",
+            c.subscription.as_ref().map(|f| f.referenced),
+        ),
     ]
     .into_iter()
     .filter_map(|(n, l)| l.map(|l| (n, l)))
@@ -145,6 +149,11 @@ impl Ctx<'_> {
                     (
                         "slow_consumer",
                         b.slow_consumer.as_ref().map(|f| f.referenced),
+                    ),
+                    ("destination", b.destination.as_ref().map(|f| f.referenced)),
+                    (
+                        "persist_jms_redelivered",
+                        b.persist_jms_redelivered.as_ref().map(|f| f.referenced),
                     ),
                 ];
                 if let Some((name, Some(loc))) = activemq_only.iter().find(|(_, l)| l.is_some()) {

@@ -89,6 +89,7 @@ fn minimal_scenario_gets_activemq_defaults() {
             messages: 10,
             arrival: Arrival::Exponential { rate: 1000.0 },
             start_at: SimDuration::ZERO,
+            send: Default::default(),
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);
@@ -1690,5 +1691,86 @@ fn sizes_beyond_the_model_limits_are_errors() {
         5,
         3,
         &["120000 consumer instances in all", "at most 100000"],
+    );
+}
+
+// ---- topics --------------------------------------------------------------------------------
+
+fn on_topic(destination: &str, consumers: &str) -> String {
+    format!(
+        "name: t\nbroker:\n  destination: {destination}\nproducers:\n  - messages: 10\nconsumers:\n{consumers}"
+    )
+}
+
+#[test]
+fn topic_subscribers_get_the_client_default_prefetch_of_their_kind() {
+    use crate::model::config::{DestinationConfig, SubscriptionKind, TopicPolicy};
+    // A1.1, A1.2: non-durable 32767; durable 1000 in an AUTO session, else 100.
+    let l = ok(&on_topic(
+        "{kind: topic}",
+        "  - {name: a}\n  - {name: b, subscription: durable}\n  - {name: c, subscription: durable, ack_mode: dups_ok}\n",
+    ));
+    let c = &l.scenario.consumers;
+    assert_eq!(
+        c.iter()
+            .map(|c| (c.prefetch, c.subscription))
+            .collect::<Vec<_>>(),
+        vec![
+            (32767, Some(SubscriptionKind::NonDurable)),
+            (1000, Some(SubscriptionKind::Durable)),
+            (100, Some(SubscriptionKind::Durable)),
+        ]
+    );
+    // The stock activemq.xml by default: a policy entry with a constant limit of 1000.
+    assert_eq!(
+        l.scenario.broker.destination,
+        DestinationConfig::Topic(TopicPolicy {
+            policy_entry: true,
+            pending_message_limit: Some(1000)
+        })
+    );
+    let none = ok(&on_topic("{kind: topic, policy_entry: false}", "  - {}\n"));
+    assert_eq!(
+        none.scenario.broker.destination,
+        DestinationConfig::Topic(TopicPolicy {
+            policy_entry: false,
+            pending_message_limit: None
+        })
+    );
+    let unlimited = ok(&on_topic(
+        "{kind: topic, pending_message_limit: none}",
+        "  - {}\n",
+    ));
+    assert_eq!(
+        unlimited.scenario.broker.destination,
+        DestinationConfig::Topic(TopicPolicy {
+            policy_entry: true,
+            pending_message_limit: None
+        })
+    );
+}
+
+#[test]
+fn queues_keep_their_defaults_and_reject_topic_settings() {
+    let q = ok(MINIMAL);
+    assert_eq!(q.scenario.consumers[0].subscription, None);
+    assert!(q.scenario.producers[0].send.persistent);
+    assert_err(
+        &with_consumers("  - {subscription: durable}\n"),
+        5,
+        20,
+        &["subscription", "topic subscribers only"],
+    );
+    assert_err(
+        &on_topic("{kind: queue, pending_message_limit: 5}", "  - {}\n"),
+        3,
+        53,
+        &["apply to topics only"],
+    );
+    assert_err(
+        &on_topic("{kind: topic}", "  - {subscription: shared}\n"),
+        7,
+        20,
+        &["unknown subscription `shared`", "`durable`"],
     );
 }

@@ -11,8 +11,9 @@ use super::broker_url::{UrlOptions, parse_broker_url};
 use super::duration::{EXPECTED_DURATION, parse_duration};
 use super::error::{Pos, ScenarioError, diag};
 use super::raw::{
-    Dur, Field, Flag, Num, RawArrival, RawBroker, RawConsumer, RawCrash, RawDist, RawFailures,
-    RawProducer, RawRedelivery, RawScenario, RawSlowConsumer, RawSweep, Scalar, ScalarOr, Word,
+    Dur, Field, Flag, Num, RawArrival, RawBroker, RawConsumer, RawCrash, RawDestination, RawDist,
+    RawFailures, RawProducer, RawRedelivery, RawScenario, RawSlowConsumer, RawSweep, Scalar,
+    ScalarOr, Word,
 };
 use super::{GridValue, LoadedScenario, SweepSpec, Warning};
 use crate::engine::SimDuration;
@@ -22,6 +23,15 @@ use crate::model::config::{
     FailureConfig, FailureHandling, MAX_CONSUMER_INSTANCES, MAX_MESSAGES, MAX_PREFETCH,
     NetworkConfig, ProducerConfig, RedeliveryPolicy, Scenario, SlowConsumerStrategy,
 };
+use crate::model::config::{
+    DEFAULT_DURABLE_TOPIC_PREFETCH, DEFAULT_TOPIC_PREFETCH, DestinationConfig,
+    OPTIMIZE_DURABLE_TOPIC_PREFETCH, STOCK_TOPIC_PENDING_MESSAGE_LIMIT, SubscriptionKind,
+    TopicPolicy,
+};
+
+mod send;
+#[cfg(test)]
+mod send_tests;
 
 type R<T> = Result<T, ScenarioError>;
 
@@ -507,7 +517,7 @@ impl Ctx<'_> {
             } else {
                 "p".to_string()
             };
-            producers.push(self.producer(&p.value, &p.referenced, default_name)?);
+            producers.push(self.producer(&p.value, &p.referenced, default_name, broker.flavor)?);
         }
         self.unique_names(
             "producer",
@@ -575,6 +585,19 @@ impl Ctx<'_> {
                 &consumers_field.referenced,
                 format!("{instances} consumer instances in all"),
                 format!("at most {MAX_CONSUMER_INSTANCES}"),
+            ));
+        }
+        // On a topic every subscriber may get its own copy, each with its own id.
+        if broker.destination.is_topic()
+            && u128::from(total_messages) * u128::from(instances) > u128::from(MAX_MESSAGES)
+        {
+            return Err(self.err(
+                &consumers_field.referenced,
+                format!(
+                    "{total_messages} messages to {instances} topic subscribers make up to {} copies",
+                    u128::from(total_messages) * u128::from(instances)
+                ),
+                format!("at most {MAX_MESSAGES} copies (copy ids are 32-bit)"),
             ));
         }
 
@@ -654,13 +677,77 @@ impl Ctx<'_> {
             Some(s) => self.slow_consumer(s)?,
             None => SlowConsumerStrategy::None,
         };
+        let destination = match &b.destination {
+            Some(d) => self.destination(&d.value)?,
+            None => DestinationConfig::Queue,
+        };
+        let crash = match &b.crash {
+            Some(c) if destination.is_topic() => {
+                return Err(self.err(
+                    &c.referenced,
+                    "a broker crash is modelled for a queue destination only",
+                    "`destination: { kind: queue }`, or no `crash:` on a topic",
+                ));
+            }
+            Some(c) => Some(self.broker_crash(c)?),
+            None => None,
+        };
+        let persist_jms_redelivered = match &b.persist_jms_redelivered {
+            Some(f) => self.flag("persist_jms_redelivered", f)?,
+            None => false,
+        };
         Ok(BrokerConfig {
             flavor,
             redelivery,
             use_prefetch_extension,
             slow_consumer,
             rocketmq,
+            destination,
+            crash,
+            persist_jms_redelivered,
         })
+    }
+
+    /// `broker.destination`. A topic models the stock `activemq.xml` by default (a
+    /// `policyEntry topic=">"` with a constant pending limit of 1000, semantics.md A1.3,
+    /// A9.2); `policy_entry: false` is a broker without one (no limit unless given).
+    fn destination(&self, d: &RawDestination) -> R<DestinationConfig> {
+        let is_topic = match &d.kind {
+            Some(k) => self.word("destination kind", k, &[("queue", false), ("topic", true)])?,
+            None => false,
+        };
+        if !is_topic {
+            if let Some(f) = d
+                .policy_entry
+                .as_ref()
+                .map(|f| f.referenced)
+                .or(d.pending_message_limit.as_ref().map(|f| f.referenced))
+            {
+                return Err(self.err(
+                    &f,
+                    "policy_entry and pending_message_limit apply to topics only",
+                    "`kind: topic`, or no topic settings on a queue",
+                ));
+            }
+            return Ok(DestinationConfig::Queue);
+        }
+        let policy_entry = match &d.policy_entry {
+            Some(f) => self.flag("policy_entry", f)?,
+            None => true,
+        };
+        let pending_message_limit = match &d.pending_message_limit {
+            Some(f) => match &f.value.0 {
+                Scalar::Str(t) if t.trim().eq_ignore_ascii_case("none") => None,
+                Scalar::Int(-1) => None,
+                _ => Some(self.int_in("pending_message_limit", f, 0, i128::from(u32::MAX))? as u32),
+            },
+            None if policy_entry => Some(STOCK_TOPIC_PENDING_MESSAGE_LIMIT),
+            None => None,
+        };
+        Ok(DestinationConfig::Topic(TopicPolicy {
+            policy_entry,
+            pending_message_limit,
+        }))
     }
 
     fn slow_consumer(&self, f: &Spanned<ScalarOr<RawSlowConsumer>>) -> R<SlowConsumerStrategy> {
@@ -777,7 +864,13 @@ impl Ctx<'_> {
         })
     }
 
-    fn producer(&self, p: &RawProducer, at: &Location, default_name: String) -> R<ProducerConfig> {
+    fn producer(
+        &self,
+        p: &RawProducer,
+        at: &Location,
+        default_name: String,
+        flavor: BrokerFlavor,
+    ) -> R<ProducerConfig> {
         let name = match &p.name {
             Some(n) => self.name("producer name", n)?,
             None => default_name,
@@ -796,11 +889,13 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &p.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let send = self.send_config(p, at, &name, flavor)?;
         Ok(ProducerConfig {
             name,
             messages,
             arrival,
             start_at,
+            send,
         })
     }
 
@@ -869,12 +964,44 @@ impl Ctx<'_> {
             )?,
             None => DeliveryMode::Listener,
         };
+        let subscription = match (&c.subscription, broker.destination.is_topic()) {
+            (Some(f), false) => {
+                return Err(self.err(
+                    &f.referenced,
+                    format!("consumer `{name}`: `subscription` applies to topic subscribers only"),
+                    "`broker: {destination: {kind: topic}}`, or no `subscription` on a queue",
+                ));
+            }
+            (Some(f), true) => Some(self.word(
+                "subscription",
+                f,
+                &[
+                    ("non_durable", SubscriptionKind::NonDurable),
+                    ("durable", SubscriptionKind::Durable),
+                ],
+            )?),
+            (None, true) => Some(SubscriptionKind::NonDurable),
+            (None, false) => None,
+        };
         // Explicit field > broker_url option > ActiveMQ default; remember where it came from.
-        let url_prefetch = url.and_then(|u| u.opts.queue_prefetch.map(|p| (p, u.loc)));
+        // The URL's `queuePrefetch` is for queues; a topic subscriber's client default is
+        // ActiveMQPrefetchPolicy's for its kind (A1.1, A1.2; the broker's PolicyEntry may
+        // replace it, `activemq::topic::configure_prefetch`).
+        let url_prefetch = url
+            .filter(|_| subscription.is_none())
+            .and_then(|u| u.opts.queue_prefetch.map(|p| (p, u.loc)));
+        let client_default = match subscription {
+            None => DEFAULT_QUEUE_PREFETCH,
+            Some(SubscriptionKind::NonDurable) => DEFAULT_TOPIC_PREFETCH,
+            Some(SubscriptionKind::Durable) if ack_mode == AckMode::Auto => {
+                OPTIMIZE_DURABLE_TOPIC_PREFETCH
+            }
+            Some(SubscriptionKind::Durable) => DEFAULT_DURABLE_TOPIC_PREFETCH,
+        };
         let (prefetch, prefetch_loc, prefetch_from_url) = match (&c.prefetch, url_prefetch) {
             (Some(p), _) => (self.prefetch(p)?, Some(p.referenced), false),
             (None, Some((p, loc))) => (p, Some(loc), true),
-            (None, None) => (DEFAULT_QUEUE_PREFETCH, None, false),
+            (None, None) => (client_default, None, false),
         };
         let url_opt_ack = url.and_then(|u| u.opts.optimize_ack.map(|v| (v, u.loc)));
         let (optimize_ack, optimize_ack_loc) = match (&c.optimize_ack, url_opt_ack) {
@@ -909,6 +1036,10 @@ impl Ctx<'_> {
         let start_at = self
             .opt_duration("start_at", &c.start_at)?
             .unwrap_or(SimDuration::ZERO);
+        let idempotent = match &c.idempotent {
+            Some(i) => Some(self.idempotent(&i.value)?),
+            None => None,
+        };
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1020,6 +1151,8 @@ impl Ctx<'_> {
             crash,
             start_at,
             rocketmq,
+            subscription,
+            idempotent,
         })
     }
 

@@ -304,6 +304,101 @@ fn client_ack_stalls_sweep_stalls_exactly_where_ack_every_exceeds_prefetch() {
 }
 
 #[test]
+fn topic_durable_subscriber_keeps_what_the_non_durable_one_misses_while_offline() {
+    let out = run_file("topic-durable-vs-nondurable-offline.yaml");
+    let s = &out.summary;
+    assert_eq!((s.produced, s.copies, s.missed), (10, 16, 4));
+    assert_eq!(fates(s), (10, 16, 16, 0, 0, 0, 0));
+    assert_eq!(consumer(&out, "durable-0").processed, 10);
+    assert_eq!(consumer(&out, "live-0").processed, 6);
+    assert_eq!(consumer(&out, "durable-0").max_unacked, 4);
+}
+
+#[test]
+fn topic_dups_ok_acks_every_half_prefetch_and_a_crash_replays_the_open_batch() {
+    let out = run_file("topic-dups-ok-batching.yaml");
+    let s = &out.summary;
+    assert_eq!((s.produced, s.copies, s.missed), (230, 460, 0));
+    assert_eq!(fates(s), (230, 480, 460, 20, 0, 0, 0));
+    assert_eq!(
+        (s.redelivered, s.acks.standard, s.acks.total()),
+        (100, 4, 4)
+    );
+    let durable = consumer(&out, "durable-0");
+    assert_eq!((durable.processed, durable.duplicates), (250, 20));
+    assert_eq!((durable.max_unacked, durable.acks_sent), (100, 4));
+    let live = consumer(&out, "live-0");
+    assert_eq!(
+        (live.processed, live.max_unacked, live.acks_sent),
+        (230, 230, 0)
+    );
+}
+
+#[test]
+fn topic_pending_limit_dead_letters_persistent_and_drops_non_persistent_copies() {
+    let s = run_file("topic-pending-limit-discard.yaml").summary;
+    assert_eq!((s.produced, s.copies, s.discarded), (20, 20, 13));
+    assert_eq!(fates(&s), (20, 7, 7, 0, 5, 8, 0));
+}
+
+#[test]
+fn producer_retry_duplicates_are_counted_at_the_source() {
+    let s = run_file("producer-retry-duplicates.yaml").summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.attempts, send.failed, send.confirmed),
+        (10, 20, 10, 0)
+    );
+    assert_eq!((send.duplicates, send.lost_at_send), (10, 0));
+    assert_eq!(fates(&s), (20, 20, 20, 0, 0, 0, 0));
+}
+
+#[test]
+fn broker_crash_loses_the_non_persistent_messages_it_held() {
+    let s = run_file("broker-crash-nonpersistent-loss.yaml").summary;
+    let send = &s.send;
+    assert_eq!((send.sent, send.confirmed, send.unconfirmed), (20, 10, 10));
+    assert_eq!(send.lost_at_send, 0);
+    assert_eq!(fates(&s), (20, 16, 16, 0, 4, 0, 0));
+}
+
+#[test]
+fn broker_crash_redelivers_unacked_persistent_messages_without_the_flag() {
+    let s = run_file("broker-crash-persistent-redelivery.yaml").summary;
+    assert_eq!(fates(&s), (8, 11, 8, 3, 0, 0, 0));
+    assert_eq!((s.redelivered, s.send.confirmed), (0, 8));
+}
+
+#[test]
+fn async_sends_during_a_broker_outage_are_lost_at_the_source() {
+    let s = run_file("producer-async-send-broker-outage.yaml").summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.confirmed, send.failed, send.unconfirmed),
+        (12, 4, 2, 6)
+    );
+    assert_eq!(send.lost_at_send, 2);
+    assert_eq!(fates(&s), (8, 6, 6, 0, 2, 0, 0));
+}
+
+#[test]
+fn idempotent_consumer_suppresses_the_redelivered_side_effect() {
+    let s = run_file("idempotent-consumer.yaml").summary;
+    assert_eq!(fates(&s), (100, 100, 100, 0, 0, 0, 0));
+    assert_eq!((s.duplicates_suppressed, s.redelivered), (1, 10));
+}
+
+#[test]
+fn failover_hides_a_broker_outage_from_a_sync_producer() {
+    let s = run_file("producer-failover-broker-outage.yaml").summary;
+    let send = &s.send;
+    assert_eq!((send.sent, send.confirmed, send.failed), (6, 6, 0));
+    assert_eq!((send.duplicates, send.lost_at_send), (0, 0));
+    assert_eq!(send.attempts, 19);
+    assert_eq!(fates(&s), (6, 6, 6, 0, 0, 0, 0));
+}
+
+#[test]
 fn rocketmq_crash_reconsumes_from_the_last_persisted_offset() {
     let out = run_file("rocketmq-crash-reconsume-window.yaml");
     let s = &out.summary;

@@ -24,6 +24,8 @@ pub enum BrokerEffect {
     Consumed { id: MessageId },
     /// A POISON ack sent the message to the DLQ (`ActiveMQ.DLQ`, A4.1).
     DeadLettered { id: MessageId },
+    /// A topic subscription dropped its copy without delivery or DLQ (A5.6, A9.3).
+    Discarded { id: MessageId },
 }
 
 /// Why an ack could not be applied. The real broker answers such an ack with a JMSException
@@ -54,7 +56,7 @@ pub struct PrefetchSubscription {
 }
 
 impl PrefetchSubscription {
-    fn new(consumer: usize, prefetch: u32) -> Self {
+    pub(crate) fn new(consumer: usize, prefetch: u32) -> Self {
         Self {
             consumer,
             prefetch,
@@ -133,6 +135,11 @@ impl Queue {
         self.pending.len() + self.redelivered_waiting.len()
     }
 
+    /// Subscriptions ever made (the next subscription's id).
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+
     /// Largest number of unacknowledged messages subscription `id` ever held.
     pub fn peak_dispatched(&self, id: SubscriptionId) -> usize {
         self.peak_dispatched.get(id).copied().unwrap_or(0)
@@ -203,6 +210,44 @@ impl Queue {
         taken
     }
 
+    /// The broker process died and a new one recovered the store (A11.4): every
+    /// subscription is gone, and the messages that survive (`survives`: persistent ones,
+    /// KahaDB having synced each journal write) wait again in store (sequence) order. The
+    /// redelivery counter lives in memory: the store keeps the message as sent (counter 0),
+    /// so by default a message that was dispatched and not acknowledged comes back with
+    /// JMSRedelivered=false. With `persist_redelivered` (`persistJMSRedelivered`) the broker
+    /// rewrote the stored message with counter 1 before its first dispatch
+    /// (`RegionBroker.preProcessDispatch`), so every message ever dispatched comes back with
+    /// counter 1. Returns the ids of the messages lost with the process (non-persistent).
+    pub fn recover_after_crash(
+        &mut self,
+        survives: impl Fn(&MessageRef) -> bool,
+        persist_redelivered: bool,
+    ) -> Vec<MessageId> {
+        let mut held: Vec<(MessageRef, bool)> = Vec::new();
+        held.extend(
+            self.pending
+                .drain(..)
+                .map(|m| (m, m.redelivery_counter > 0)),
+        );
+        held.extend(self.redelivered_waiting.drain(..).map(|m| (m, true)));
+        for sub in self.subscriptions.iter_mut().filter_map(Option::take) {
+            held.extend(sub.dispatched.into_iter().map(|m| (m, true)));
+        }
+        self.consumer_list.clear();
+        held.sort_by_key(|(m, _)| m.id);
+        let mut lost = Vec::new();
+        for (mut m, dispatched) in held {
+            if survives(&m) {
+                m.redelivery_counter = u32::from(persist_redelivered && dispatched);
+                self.pending.push_back(m);
+            } else {
+                lost.push(m.id);
+            }
+        }
+        lost
+    }
+
     /// `PrefetchSubscription.pullMessage` for a prefetch-0 consumer's `receive()`: the
     /// extension is set to the pull quantity (1) and a waiting message, if any, is dispatched;
     /// with no timeout the pull stays armed until one arrives (A1.5).
@@ -240,6 +285,21 @@ impl Queue {
         effects: &mut Vec<BrokerEffect>,
     ) -> Result<(), AckError> {
         let (sub, extension_applies) = self.acked_subscription(id)?;
+        Self::acknowledge_window(sub, ack, extension_applies, effects)?;
+        self.dispatch(effects);
+        Ok(())
+    }
+
+    /// What `PrefetchSubscription.acknowledge` (A6.2) does to one window: which messages
+    /// each ack type removes or dead-letters and how the extension moves
+    /// (`extension_applies`: prefetch ≠ 0 and `usePrefetchExtension`). Shared with the
+    /// durable topic subscription (`activemq::topic`); the caller dispatches afterwards.
+    pub(crate) fn acknowledge_window(
+        sub: &mut PrefetchSubscription,
+        ack: &MessageAck,
+        extension_applies: bool,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> Result<(), AckError> {
         let contract = |sub: &mut PrefetchSubscription, n: u32| {
             if extension_applies {
                 sub.extension = sub.extension.saturating_sub(n);
@@ -304,7 +364,6 @@ impl Queue {
                 });
             }
         }
-        self.dispatch(effects);
         Ok(())
     }
 
@@ -322,21 +381,34 @@ impl Queue {
     ) -> Result<(), AckError> {
         let (sub, extension_applies) = self.acked_subscription(id)?;
         if let Some(ack) = ack {
-            // Inside a transaction only the ends of the range are checked, not the count.
-            let range = sub.range(ack)?;
-            let nodes = range.len() as u32;
-            if commit {
-                effects.extend(
-                    sub.dispatched
-                        .drain(range)
-                        .map(|m| BrokerEffect::Consumed { id: m.id }),
-                );
-            }
-            if extension_applies {
-                sub.extension = sub.extension.saturating_sub(nodes);
-            }
+            Self::end_transaction_window(sub, ack, commit, extension_applies, effects)?;
         }
         self.dispatch(effects);
+        Ok(())
+    }
+
+    /// What [`Self::end_transaction`] does to one window (shared with the durable topic
+    /// subscription); the caller dispatches afterwards.
+    pub(crate) fn end_transaction_window(
+        sub: &mut PrefetchSubscription,
+        ack: &MessageAck,
+        commit: bool,
+        extension_applies: bool,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> Result<(), AckError> {
+        // Inside a transaction only the ends of the range are checked, not the count.
+        let range = sub.range(ack)?;
+        let nodes = range.len() as u32;
+        if commit {
+            effects.extend(
+                sub.dispatched
+                    .drain(range)
+                    .map(|m| BrokerEffect::Consumed { id: m.id }),
+            );
+        }
+        if extension_applies {
+            sub.extension = sub.extension.saturating_sub(nodes);
+        }
         Ok(())
     }
 
@@ -387,6 +459,8 @@ mod tests {
     fn msg(id: MessageId) -> MessageRef {
         MessageRef {
             id,
+            message_id: id,
+            persistent: true,
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
         }

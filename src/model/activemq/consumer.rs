@@ -86,6 +86,8 @@ pub struct Consumer {
     pub prefetch: u32,
     /// `optimizeAcknowledge` as MC computes it: the connection option AND an AUTO session.
     optimize_acknowledge: bool,
+    /// MC.isAutoAcknowledgeBatch(): DUPS_OK on a topic (A2.4).
+    auto_acknowledge_batch: bool,
     optimize_ack_timeout: SimDuration,
     ack_every: u32,
     commit_every: u32,
@@ -149,6 +151,9 @@ pub struct Consumer {
     /// Successful processings since the instance was created (crash point counting).
     processed_total: u64,
     crash_fired: bool,
+    /// A listener call still running on a connection the broker lost (generation, message,
+    /// fails, started): it completes, its side effect happens, its ack goes nowhere.
+    orphan: Option<(u32, MessageRef, bool, SimTime)>,
 
     pub stats: ConsumerStats,
 }
@@ -176,6 +181,7 @@ impl Consumer {
             delivery: cfg.delivery,
             prefetch: cfg.prefetch,
             optimize_acknowledge: cfg.optimize_ack && cfg.ack_mode == AckMode::Auto,
+            auto_acknowledge_batch: cfg.ack_mode == AckMode::DupsOk && cfg.subscription.is_some(),
             optimize_ack_timeout: cfg.optimize_ack_timeout,
             ack_every: cfg.ack_every,
             commit_every: cfg.commit_every,
@@ -219,6 +225,7 @@ impl Consumer {
             deliveries_total: 0,
             processed_total: 0,
             crash_fired: false,
+            orphan: None,
             stats: ConsumerStats::default(),
         }
     }
@@ -482,7 +489,7 @@ impl Consumer {
             self.after_message_is_consumed(ctx, message);
         }
         let duration = self.processing.sample(&mut self.rng_processing);
-        let fails = self.poison.binary_search(&message.id).is_ok()
+        let fails = self.poison.binary_search(&message.message_id).is_ok()
             || (self.failure_probability > 0.0
                 && self.rng_failure.random::<f64>() < self.failure_probability);
         self.app = AppState::Processing {
@@ -508,10 +515,12 @@ impl Consumer {
         );
     }
 
-    /// MC.beforeMessageIsConsumed (A2.2): track the delivery; a transacted session also
-    /// calls `ackLater(DELIVERED)`.
+    /// MC.beforeMessageIsConsumed (A2.2): track the delivery — except DUPS_OK on a topic,
+    /// which tracks nothing; a transacted session also calls `ackLater(DELIVERED)`.
     fn before_message_is_consumed(&mut self, ctx: &mut Ctx, message: MessageRef) {
-        self.delivered.push_back(message);
+        if !self.auto_acknowledge_batch {
+            self.delivered.push_back(message);
+        }
         if self.ack_mode == AckMode::Transacted {
             self.ack_later(ctx, message, AckType::Delivered);
         }
@@ -519,6 +528,8 @@ impl Consumer {
 
     /// MC.afterMessageIsConsumed: the rule for when each ack mode acknowledges.
     ///
+    /// - DUPS_OK on a topic (`isAutoAcknowledgeBatch`): `ackLater(STANDARD)`, so one STANDARD
+    ///   ack per ⌈0.5·P⌉ messages, covering the range since the last one (A2.4, C3).
     /// - AUTO and DUPS_OK on a queue (`isAutoAcknowledgeEach`): one STANDARD ack for all
     ///   delivered messages (A2.3) — DUPS_OK on a queue is *not* batched (C3); with
     ///   optimizeAcknowledge (AUTO only) the ack waits until `ackCounter + deliveredCounter ≥
@@ -529,6 +540,9 @@ impl Consumer {
     fn after_message_is_consumed(&mut self, ctx: &mut Ctx, message: MessageRef) {
         match self.ack_mode {
             AckMode::Transacted => {}
+            AckMode::DupsOk if self.auto_acknowledge_batch => {
+                self.ack_later(ctx, message, AckType::Standard);
+            }
             AckMode::Auto | AckMode::DupsOk => {
                 if self.delivered.is_empty() {
                     return;
@@ -751,6 +765,20 @@ impl Consumer {
 
     /// `onMessage` returned (or threw), or the processing after `receive()` finished.
     pub fn on_processing_end(&mut self, ctx: &mut Ctx, generation: u32) {
+        if let Some((g, message, fails, started)) = self.orphan
+            && g == generation
+            && !self.is_current(generation)
+        {
+            self.orphan = None;
+            self.stats.busy += ctx.now - started;
+            if !fails {
+                let completion = ctx.record_processed(self.index, &message);
+                self.stats.processed += u64::from(completion.counted);
+                self.stats.duplicates += u64::from(completion.duplicate);
+                self.trace(ctx, TraceKind::Processed, Some(&message));
+            }
+            return;
+        }
         if !self.is_current(generation) {
             return;
         }
@@ -769,10 +797,9 @@ impl Consumer {
             self.on_failure(ctx, message);
         } else {
             self.processed_total += 1;
-            self.stats.processed += 1;
-            if ctx.record_processed(&message) {
-                self.stats.duplicates += 1;
-            }
+            let completion = ctx.record_processed(self.index, &message);
+            self.stats.processed += u64::from(completion.counted);
+            self.stats.duplicates += u64::from(completion.duplicate);
             self.trace(ctx, TraceKind::Processed, Some(&message));
             if self.pending_crash() == Some(CrashPoint::AfterProcessed(self.processed_total)) {
                 self.crash(ctx);
@@ -843,6 +870,10 @@ impl Consumer {
             }
             // The exception escapes onMessage: MC.dispatch catches it.
             (FailureHandling::Throw, DeliveryMode::Listener) => match self.ack_mode {
+                // DUPS_OK on a topic tracked nothing, so MC.rollback has nothing to redeliver:
+                // the failed message is covered by the next batch's range if one is pending,
+                // else it stays unacknowledged (A2.13).
+                AckMode::DupsOk if self.auto_acknowledge_batch => {}
                 AckMode::Auto | AckMode::DupsOk | AckMode::Individual => self.rollback(ctx),
                 // CLIENT / transacted: as if the listener succeeded; no redelivery.
                 AckMode::Client | AckMode::Transacted => {
@@ -878,6 +909,40 @@ impl Consumer {
         if due && !self.crash_fired {
             self.crash(ctx);
         }
+    }
+
+    /// The broker died under this client's connection (A11.4): the session and its buffers
+    /// are gone and the broker will not hear about it (it is down). A processing in progress
+    /// runs to its end — its side effect happens — but its ack has no connection to go to.
+    /// The client reconnects with a new consumer at `reconnect_at`.
+    pub fn lose_connection(&mut self, ctx: &mut Ctx, reconnect_at: SimTime) {
+        if !self.alive {
+            return;
+        }
+        if let AppState::Processing {
+            message,
+            fails,
+            started,
+        } = self.app
+        {
+            self.orphan = Some((self.generation, message, fails, started));
+        }
+        self.trace(ctx, TraceKind::ConnectionDropped, None);
+        self.alive = false;
+        self.running = false;
+        self.app = AppState::Idle;
+        self.inbound.clear();
+        self.wake_at = None;
+        self.unconsumed.clear();
+        self.redelivery_pending.clear();
+        self.delivered.clear();
+        self.pending_ack = None;
+        ctx.schedule(
+            reconnect_at,
+            Event::ConsumerStarts {
+                consumer: self.index,
+            },
+        );
     }
 
     /// The process dies (SIGKILL): all client state is gone, nothing more is sent, and the

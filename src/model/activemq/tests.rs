@@ -83,6 +83,7 @@ fn scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
             messages,
             arrival: Arrival::Burst,
             start_at: SimDuration::ZERO,
+            send: Default::default(),
         }],
         consumers,
     }
@@ -1902,6 +1903,41 @@ mod properties {
             if !stale_individual_acks {
                 prop_assert_eq!(sum.acks.rejected, 0);
             }
+            check_trace(&s, &out, &trace)?;
+        }
+
+        /// The same random scenarios on a topic: every subscriber's copy has exactly one fate
+        /// (`copies = unique_processed + lost + dlq + expired + in_flight`), every copy was
+        /// owed to a subscriber, and the trace agrees with the counters.
+        #[test]
+        fn random_small_topic_scenarios_conserve_every_copy(
+            s in arb_scenario(),
+            durable in proptest::collection::vec(any::<bool>(), 3),
+            policy_entry in any::<bool>(),
+            limit in prop_oneof![Just(None), (0u32..=5).prop_map(Some)],
+            persistent in any::<bool>(),
+        ) {
+            use crate::model::config::{DestinationConfig, SubscriptionKind, TopicPolicy};
+            let mut s = s;
+            s.broker.destination = DestinationConfig::Topic(TopicPolicy {
+                policy_entry,
+                pending_message_limit: limit,
+            });
+            for (c, d) in s.consumers.iter_mut().zip(durable) {
+                c.subscription = Some(if d { SubscriptionKind::Durable } else { SubscriptionKind::NonDurable });
+            }
+            s.producers[0].send = crate::model::config::SendConfig::activemq(persistent);
+            let mut trace: Vec<TraceRecord> = Vec::new();
+            let out = run(&s, Some(&mut trace));
+            prop_assert!(out.is_ok(), "run failed: {:?}", out.err());
+            let out = out.unwrap();
+            let sum = &out.summary;
+            prop_assert!(sum.conserves_messages(), "{:?}", sum);
+            let subscribers = s.consumer_instance_count() as u64;
+            prop_assert_eq!(sum.copies + sum.missed, sum.produced * subscribers);
+            prop_assert!(sum.discarded <= sum.copies);
+            prop_assert_eq!(sum.duplicates, sum.processed - sum.unique_processed);
+            prop_assert_eq!(out.consumers.iter().map(|c| c.processed).sum::<u64>(), sum.processed);
             check_trace(&s, &out, &trace)?;
         }
     }

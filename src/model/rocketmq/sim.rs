@@ -12,6 +12,7 @@ use crate::model::config::{CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::message::MessageId;
 use crate::model::network::Link;
+use crate::model::producer::SendCounts;
 use crate::model::sim::{DEFAULT_HORIZON, RunOutcome, SimError};
 use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
 
@@ -616,6 +617,8 @@ impl<'t> World<'t> {
             seed: scenario.seed,
             produced: self.accepted,
             copies,
+            missed: 0,
+            discarded: 0,
             dispatched: totals.pulled,
             deliveries: totals.deliveries,
             redelivered: totals.redelivered,
@@ -646,6 +649,13 @@ impl<'t> World<'t> {
             end_s: end.as_secs_f64(),
             events: executed,
             wall_s,
+            duplicates_suppressed: 0,
+            send: SendCounts {
+                sent: self.accepted,
+                attempts: self.accepted,
+                confirmed: self.accepted,
+                ..SendCounts::default()
+            },
         };
         let sent: u64 = self.producers.iter().map(|p| p.sent).sum();
         let first_processings = totals.processed - totals.duplicates;

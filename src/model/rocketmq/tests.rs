@@ -13,6 +13,7 @@ use crate::model::config::{
     Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig, CrashPoint, DurationDist,
     FailureConfig, NetworkConfig, ProducerConfig, Scenario,
 };
+use crate::model::producer::{SendConfig, SendFaults, SendPolicy};
 use crate::model::trace::{TraceKind, TraceRecord};
 use crate::model::{RunOutcome, run};
 
@@ -64,6 +65,11 @@ fn scenario(messages: u64, queues: u32, consumers: Vec<ConsumerConfig>) -> Scena
             messages,
             arrival: Arrival::Burst,
             start_at: SimDuration::ZERO,
+            send: SendConfig {
+                persistent: true,
+                policy: SendPolicy::rocketmq_default(),
+                faults: SendFaults::default(),
+            },
         }],
         consumers,
     }
