@@ -53,6 +53,10 @@ pub(super) fn consumer(c: &ConsumerConfig) -> String {
     if !c.start_at.is_zero() {
         parts.push(format!("starts at {}", c.start_at));
     }
+    if let Some(i) = c.idempotent {
+        let ttl = i.ttl.map_or(String::new(), |t| format!(", ttl {t}"));
+        parts.push(format!("idempotent (store of {}{ttl})", i.capacity));
+    }
     format!("{}: {}", instances(c), parts.join(", "))
 }
 

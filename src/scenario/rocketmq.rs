@@ -229,6 +229,15 @@ impl Ctx<'_> {
             )?,
             None => defaults.message_model,
         };
+        if message_model == MessageModel::Broadcasting
+            && let Some(i) = &c.idempotent
+        {
+            return Err(self.err(
+                &i.referenced,
+                format!("consumer `{name}`: an idempotent store shared by the replicas would skip every BROADCASTING copy after the first, but each instance must process every message"),
+                "no `idempotent:` with `message_model: broadcasting` (or `message_model: clustering`)",
+            ));
+        }
         let consume_thread_min = int(
             "consume_thread_min",
             &c.consume_thread_min,
@@ -654,5 +663,55 @@ mod tests {
             Some(3)
         );
         assert_eq!(loaded.scenario.broker.rocketmq.queues, 2);
+    }
+
+    #[test]
+    fn rocketmq_send_policies_and_an_idempotent_clustering_consumer_are_read() {
+        let text = "name: t\nbroker:\n  flavor: rocketmq\nproducers:\n  - messages: 2\n    send: { mode: async, retries: 1 }\n  - name: q\n    messages: 1\n    send: { mode: oneway }\nconsumers:\n  - idempotent: { capacity: 5 }\n";
+        let s = ok(text).scenario;
+        assert_eq!(
+            s.producers[0].send.policy,
+            crate::model::producer::SendPolicy::RocketMqAsync {
+                timeout: SimDuration::from_millis(3000),
+                retries: 1
+            }
+        );
+        assert_eq!(
+            s.producers[1].send.policy,
+            crate::model::producer::SendPolicy::RocketMqOneway
+        );
+        assert_eq!(s.consumers[0].idempotent.map(|i| i.capacity), Some(5));
+    }
+
+    #[test]
+    fn an_idempotent_store_is_refused_in_broadcasting() {
+        assert_err(
+            &doc(
+                "",
+                "    message_model: broadcasting\n    idempotent: { capacity: 5 }\n",
+            ),
+            9,
+            17,
+            &[
+                "consumer `c`: an idempotent store shared by the replicas",
+                "no `idempotent:` with `message_model: broadcasting`",
+            ],
+        );
+    }
+
+    #[test]
+    fn activemq_topic_fields_are_refused() {
+        assert_err(
+            &doc("  destination: { kind: topic }\n", ""),
+            4,
+            16,
+            &["broker.destination is an ActiveMQ setting"],
+        );
+        assert_err(
+            &doc("", "    subscription: durable\n"),
+            8,
+            19,
+            &["consumer `c`: subscription is an ActiveMQ (JMS) setting"],
+        );
     }
 }

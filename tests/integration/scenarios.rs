@@ -483,3 +483,25 @@ fn rocketmq_persist_interval_sweep_sets_the_crash_window() {
         }
     }
 }
+
+#[test]
+fn rocketmq_sync_retries_store_copies_an_idempotent_consumer_skips() {
+    let out = run_file("rocketmq-sync-retry-idempotent.yaml");
+    let s = &out.summary;
+    let send = &s.send;
+    assert_eq!(
+        (
+            send.sent,
+            send.attempts,
+            send.confirmed,
+            send.failed,
+            send.timed_out
+        ),
+        (4, 12, 0, 4, 0)
+    );
+    assert_eq!((send.duplicates, send.lost_at_send), (8, 0));
+    assert_eq!(fates(s), (12, 12, 12, 0, 0, 0, 0));
+    assert_eq!(s.duplicates_suppressed, 8);
+    assert_eq!(consumer(&out, "c-0").processed, 6);
+    assert_eq!(consumer(&out, "c-1").processed, 6);
+}

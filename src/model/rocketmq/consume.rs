@@ -215,8 +215,18 @@ impl World<'_> {
         }
     }
 
+    /// A message's listener call succeeded. An idempotent consumer (CLUSTERING only) skips
+    /// the side effect of a message its store knows, keyed by the producer message
+    /// ([`crate::model::idempotence`]), as in the ActiveMQ model: a re-consumption of a copy
+    /// already processed counts only in `duplicates_suppressed`; a second stored copy of a
+    /// producer message (a retry after a lost response, B1.6) is still handled once as a copy
+    /// (counted in `processed`, never in `duplicates`) and in `duplicates_suppressed` too.
     fn record_processed(&mut self, consumer: usize, m: &PulledMessage) {
         let copy = self.copy_index(m.id, consumer);
+        let skipped = self.idempotence.skips(consumer, u64::from(m.id), self.now);
+        if skipped && self.copies[copy] & PROCESSED != 0 {
+            return;
+        }
         let duplicate = self.copies[copy] & PROCESSED != 0;
         self.copies[copy] |= PROCESSED;
         self.totals.processed += 1;

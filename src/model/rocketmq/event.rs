@@ -1,6 +1,6 @@
 //! The events of a RocketMQ run.
 
-use crate::engine::SimTime;
+use crate::model::producer::ProducerEvent;
 
 use super::QueueId;
 use super::process_queue::PulledMessage;
@@ -8,8 +8,9 @@ use super::process_queue::PulledMessage;
 /// Everything that can happen.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) enum Event {
-    /// The next message of `producer` reaches the broker.
-    MessageArrives { producer: usize, sent_at: SimTime },
+    /// A producer's send attempt reaches the broker, or an answer, transport error or
+    /// timeout reaches the producer.
+    Producer(ProducerEvent),
     /// A consumer process starts or restarts.
     ConsumerStarts { consumer: usize },
     /// Its heartbeat reaches the broker: it joins the group.

@@ -14,9 +14,12 @@ mod idle;
 mod instance;
 pub mod offset_store;
 pub mod process_queue;
+mod produce;
 mod pull;
 pub mod rebalance;
 pub mod retry;
+#[cfg(test)]
+mod send_tests;
 mod sim;
 #[cfg(test)]
 mod tests;

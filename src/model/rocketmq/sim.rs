@@ -4,15 +4,15 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
+use crate::engine::{EventQueue, RngStreams, SimDuration, SimTime};
 use crate::metrics::{
     ConsumerSummary, LatencyHistogram, RocketMqCounts, RunSummary, jain_fairness,
 };
 use crate::model::config::{CrashConfig, CrashPoint, Scenario};
-use crate::model::dist::{ArrivalSampler, DurationSampler};
+use crate::model::dist::DurationSampler;
+use crate::model::idempotence::IdempotentConsumers;
 use crate::model::message::MessageId;
 use crate::model::network::Link;
-use crate::model::producer::SendCounts;
 use crate::model::sim::{DEFAULT_HORIZON, RunOutcome, SimError};
 use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
 
@@ -22,6 +22,7 @@ use super::config::{ConsumeMode, MessageModel};
 use super::event::Event;
 use super::instance::{Instance, Stats, Task};
 use super::offset_store::{BrokerOffsets, LocalOffsets};
+use super::produce::{self, Producer};
 
 /// `RebalanceService` waits this long between rebalances (B2.4).
 pub(super) const REBALANCE_INTERVAL: SimDuration = SimDuration::from_secs(20);
@@ -29,14 +30,6 @@ pub(super) const REBALANCE_INTERVAL: SimDuration = SimDuration::from_secs(20);
 pub(super) const FIRST_PERSIST_DELAY: SimDuration = SimDuration::from_secs(10);
 /// `PULL_TIME_DELAY_MILLS_WHEN_FLOW_CONTROL` (B2.2).
 pub(super) const FLOW_CONTROL_DELAY: SimDuration = SimDuration::from_millis(50);
-
-struct Producer {
-    messages: u64,
-    sent: u64,
-    arrival: ArrivalSampler,
-    rng: SimRng,
-    link: Link,
-}
 
 /// Run-wide counters.
 #[derive(Debug, Default)]
@@ -67,7 +60,11 @@ pub(super) struct World<'t> {
     pub(super) now: SimTime,
     pub(super) events: EventQueue<Event>,
     pub(super) broker: Broker,
-    producers: Vec<Producer>,
+    pub(super) producers: Vec<Producer>,
+    /// Producer events scheduled and not yet run, timeouts aside.
+    pub(super) producer_events_pending: u64,
+    /// The idempotent consumers' stores, keyed by the producer message.
+    pub(super) idempotence: IdempotentConsumers,
     pub(super) instances: Vec<Instance>,
     pub(super) model: MessageModel,
     pub(super) mode: ConsumeMode,
@@ -142,35 +139,19 @@ impl<'t> World<'t> {
         let streams = RngStreams::new(scenario.seed);
         let latency = DurationSampler::new(&scenario.network.latency);
         let mut events = EventQueue::with_capacity(1024);
-        let producers = scenario
-            .producers
-            .iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let mut producer = Producer {
-                    messages: p.messages,
-                    sent: 0,
-                    arrival: ArrivalSampler::new(&p.arrival),
-                    rng: streams.stream(&format!("producer/{}/arrival", p.name)),
-                    link: Link::new(
-                        latency.clone(),
-                        streams.stream(&format!("producer/{}/network", p.name)),
-                    ),
-                };
-                if producer.messages > 0 {
-                    let sent_at = SimTime::from(p.start_at);
-                    let at = producer.link.arrival(sent_at);
-                    events.push(
-                        at,
-                        Event::MessageArrives {
-                            producer: i,
-                            sent_at,
-                        },
-                    );
-                }
-                producer
-            })
-            .collect();
+        let producers = produce::producers(scenario, &streams, &latency, &mut events);
+        let producer_events_pending = producers.len() as u64
+            - scenario
+                .producers
+                .iter()
+                .filter(|p| p.messages == 0)
+                .count() as u64;
+        let idempotence = IdempotentConsumers::new(
+            scenario
+                .consumers
+                .iter()
+                .map(|c| (c.idempotent, c.replicas as usize)),
+        );
         let mut lifecycle_pending = 0;
         let instances: Vec<Instance> = scenario
             .consumer_instances()
@@ -252,6 +233,8 @@ impl<'t> World<'t> {
                 ..Broker::default()
             },
             producers,
+            producer_events_pending,
+            idempotence,
             instances,
             model: first.0,
             mode: first.1,
@@ -298,7 +281,7 @@ impl<'t> World<'t> {
 
     fn handle(&mut self, event: Event) {
         match event {
-            Event::MessageArrives { producer, sent_at } => self.produce(producer, sent_at),
+            Event::Producer(ev) => self.producer_event(ev),
             Event::ConsumerStarts { consumer } => self.start(consumer),
             Event::Registered {
                 consumer,
@@ -462,43 +445,6 @@ impl<'t> World<'t> {
         }
     }
 
-    /// The only place messages enter the broker: the producer's next message is stored in
-    /// the next queue, round robin (`selectOneMessageQueue` without a latency fault), then the
-    /// producer's next send is scheduled from its `arrival`. The producer send protocol
-    /// (B1) is not modelled here: every send is stored once.
-    fn produce(&mut self, producer: usize, sent_at: SimTime) {
-        let p = &mut self.producers[producer];
-        let queue = QueueId::Topic((p.sent % u64::from(self.queues)) as u32);
-        p.sent += 1;
-        if p.sent < p.messages {
-            let next_send = sent_at + p.arrival.next_gap(&mut p.rng);
-            let at = p.link.arrival(next_send);
-            self.schedule(
-                at,
-                Event::MessageArrives {
-                    producer,
-                    sent_at: next_send,
-                },
-            );
-        }
-        self.accepted += 1;
-        let id = self.accepted as MessageId;
-        let n = self.copies_per_message();
-        self.copies.extend(std::iter::repeat_n(0, n));
-        self.trace(|t| TraceRecord {
-            message: Some(id),
-            ..TraceRecord::new(t, TraceKind::Accepted)
-        });
-        self.append(
-            queue,
-            Stored {
-                id,
-                reconsume_times: 0,
-                sent_at,
-            },
-        );
-    }
-
     fn start(&mut self, consumer: usize) {
         self.lifecycle_pending -= 1;
         let now = self.now;
@@ -567,7 +513,7 @@ impl<'t> World<'t> {
     /// live instance idle, every queue's committed offset at its end, no start or crash to come.
     /// Periodic timers stop re-arming then, so a finished run ends.
     pub(super) fn quiescent(&self) -> bool {
-        self.producers.iter().all(|p| p.sent == p.messages)
+        self.sends_settled()
             && self.retry_pending.is_empty()
             && self.lifecycle_pending == 0
             && self
@@ -649,24 +595,18 @@ impl<'t> World<'t> {
             end_s: end.as_secs_f64(),
             events: executed,
             wall_s,
-            duplicates_suppressed: 0,
-            send: SendCounts {
-                sent: self.accepted,
-                attempts: self.accepted,
-                confirmed: self.accepted,
-                ..SendCounts::default()
-            },
+            duplicates_suppressed: self.idempotence.suppressed,
+            send: self.send_counts(),
         };
-        let sent: u64 = self.producers.iter().map(|p| p.sent).sum();
+        self.check_sends()?;
         let first_processings = totals.processed - totals.duplicates;
         if !summary.conserves_messages()
-            || sent != summary.produced
             || first_processings != summary.unique_processed
             || totals.dead_lettered < summary.dlq
             || census.lost_unexplained > 0
         {
             return Err(SimError::Conservation(format!(
-                "copies {copies} of produced {} (sent {sent}) != unique_processed {} (first \
+                "copies {copies} of produced {} != unique_processed {} (first \
                  processings {first_processings}) + lost {} ({} never dropped) + dlq {} \
                  (dead-lettered {}) + in_flight {}",
                 summary.produced,

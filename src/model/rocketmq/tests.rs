@@ -30,15 +30,15 @@ use super::retry::{
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-const fn ms(n: u64) -> SimDuration {
+pub(super) const fn ms(n: u64) -> SimDuration {
     SimDuration::from_millis(n)
 }
 
-const fn secs(n: u64) -> SimDuration {
+pub(super) const fn secs(n: u64) -> SimDuration {
     SimDuration::from_secs(n)
 }
 
-fn consumer(name: &str, replicas: u32) -> ConsumerConfig {
+pub(super) fn consumer(name: &str, replicas: u32) -> ConsumerConfig {
     let mut c = ConsumerConfig::new(name);
     c.replicas = replicas;
     c.processing = DurationDist::Constant(ms(10));
@@ -46,7 +46,7 @@ fn consumer(name: &str, replicas: u32) -> ConsumerConfig {
 }
 
 /// `messages` sent as a burst at t = 0 to a topic of `queues` queues, zero latency.
-fn scenario(messages: u64, queues: u32, consumers: Vec<ConsumerConfig>) -> Scenario {
+pub(super) fn scenario(messages: u64, queues: u32, consumers: Vec<ConsumerConfig>) -> Scenario {
     let mut broker = BrokerConfig {
         flavor: BrokerFlavor::RocketMq,
         ..BrokerConfig::default()
@@ -83,7 +83,7 @@ fn poison(ids: &[u64]) -> FailureConfig {
     }
 }
 
-fn run_traced(s: &Scenario) -> (RunOutcome, Vec<TraceRecord>) {
+pub(super) fn run_traced(s: &Scenario) -> (RunOutcome, Vec<TraceRecord>) {
     let mut trace: Vec<TraceRecord> = Vec::new();
     let out = run(s, Some(&mut trace)).expect("the run must not fail");
     assert!(
@@ -98,7 +98,7 @@ fn summary_of(s: &Scenario) -> RunSummary {
     run_traced(s).0.summary
 }
 
-fn times(trace: &[TraceRecord], kind: TraceKind) -> Vec<SimTime> {
+pub(super) fn times(trace: &[TraceRecord], kind: TraceKind) -> Vec<SimTime> {
     trace
         .iter()
         .filter(|r| r.kind == kind)
