@@ -163,6 +163,13 @@ impl Ctx<'_> {
                         "RocketMQ settings: `broker.queues`, and on consumers `max_reconsume_times`, `consume_mode`, ... (or `flavor: activemq`)",
                     ));
                 }
+                if let Some(c) = &b.crash {
+                    return Err(self.err(
+                        &c.referenced,
+                        "a broker crash is not modelled for RocketMQ yet (the consumers' pull failures, re-registration and the name server's route changes are not)",
+                        "no `broker.crash:` with `flavor: rocketmq` (a consumer `crash:` is modelled)",
+                    ));
+                }
                 let queues = match &b.queues {
                     Some(q) => self.int_in("broker.queues", q, QUEUES.0, QUEUES.1)? as u32,
                     None => RocketMqBrokerConfig::default().queues,
@@ -695,6 +702,19 @@ mod tests {
             &[
                 "consumer `c`: an idempotent store shared by the replicas",
                 "no `idempotent:` with `message_model: broadcasting`",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_broker_crash_is_refused() {
+        assert_err(
+            &doc("  crash: { at: 5s, restart_after: 2s }\n", ""),
+            4,
+            10,
+            &[
+                "a broker crash is not modelled for RocketMQ yet",
+                "no `broker.crash:` with `flavor: rocketmq`",
             ],
         );
     }

@@ -47,8 +47,6 @@ pub(super) struct Broker {
     /// Registered instances of the group, sorted by client id (the instance name), with the
     /// generation of the process that registered.
     pub members: BTreeMap<(String, usize), u32>,
-    /// The broker process is down (between `broker.crash.at` and its restart).
-    pub down: bool,
 }
 
 impl Broker {
