@@ -163,13 +163,6 @@ impl Ctx<'_> {
                         "RocketMQ settings: `broker.queues`, and on consumers `max_reconsume_times`, `consume_mode`, ... (or `flavor: activemq`)",
                     ));
                 }
-                if let Some(c) = &b.crash {
-                    return Err(self.err(
-                        &c.referenced,
-                        "a broker crash is not modelled for RocketMQ yet (the consumers' pull failures, re-registration and the name server's route changes are not)",
-                        "no `broker.crash:` with `flavor: rocketmq` (a consumer `crash:` is modelled)",
-                    ));
-                }
                 let queues = match &b.queues {
                     Some(q) => self.int_in("broker.queues", q, QUEUES.0, QUEUES.1)? as u32,
                     None => RocketMqBrokerConfig::default().queues,
@@ -411,6 +404,20 @@ impl Ctx<'_> {
                         format!("consumer `{}`: orderly queue locks are not modelled: after this crash the next owner takes its queues at once, while RocketMQ's broker keeps the dead client's lock until it expires (60 s, semantics.md B5.1)", c.name),
                     );
                 }
+            }
+        }
+        if broker.crash.is_some() {
+            let failing = consumers.iter().zip(&list.value).find(|(c, _)| {
+                c.failures.probability > 0.0
+                    || !c.failures.poison.is_empty()
+                    || f.consume_mode == ConsumeMode::Orderly
+            });
+            if let Some((c, raw)) = failing {
+                return Err(self.err(
+                    &raw.referenced,
+                    format!("consumer `{}`: a RocketMQ broker crash is modelled for concurrent consumers whose listeners do not fail (send-back during the outage and orderly queue locks are not modelled)", c.name),
+                    "no `failures:` and `consume_mode: concurrently` with `broker.crash`",
+                ));
             }
         }
         if f.message_model == MessageModel::Broadcasting && f.consume_mode == ConsumeMode::Orderly {
@@ -707,16 +714,27 @@ mod tests {
     }
 
     #[test]
-    fn a_broker_crash_is_refused() {
-        assert_err(
-            &doc("  crash: { at: 5s, restart_after: 2s }\n", ""),
-            4,
-            10,
-            &[
-                "a broker crash is not modelled for RocketMQ yet",
-                "no `broker.crash:` with `flavor: rocketmq`",
-            ],
+    fn a_broker_crash_is_read_and_refused_with_failing_or_orderly_listeners() {
+        let crash = "  crash: { at: 5s, restart_after: 2s }\n";
+        let s = ok(&doc(crash, "")).scenario;
+        assert_eq!(
+            s.broker.crash.map(|c| (c.at, c.restart_after)),
+            Some((SimDuration::from_secs(5), SimDuration::from_secs(2)))
         );
+        for consumer in [
+            "    failures: { probability: 0.1 }\n",
+            "    consume_mode: orderly\n",
+        ] {
+            assert_err(
+                &doc(crash, consumer),
+                8,
+                5,
+                &[
+                    "consumer `c`: a RocketMQ broker crash is modelled for concurrent consumers",
+                    "no `failures:`",
+                ],
+            );
+        }
     }
 
     #[test]

@@ -30,6 +30,8 @@ pub(super) struct HeldPull {
     pub generation: u32,
     pub pq: u64,
     pub offset: u64,
+    /// When the client sent it (its response timeout counts from there).
+    pub sent_at: SimTime,
 }
 
 #[derive(Debug, Default)]
@@ -47,6 +49,12 @@ pub(super) struct Broker {
     /// Registered instances of the group, sorted by client id (the instance name), with the
     /// generation of the process that registered.
     pub members: BTreeMap<(String, usize), u32>,
+    /// The process is down (`broker.crash`).
+    pub down: bool,
+    /// It has crashed once (clients must register again before they pull).
+    pub crashed: bool,
+    /// The offsets as last written to disk (`ConsumerOffsetManager.persist()`).
+    pub flushed: BrokerOffsets,
 }
 
 impl Broker {

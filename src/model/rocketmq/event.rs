@@ -1,5 +1,6 @@
 //! The events of a RocketMQ run.
 
+use crate::engine::SimTime;
 use crate::model::producer::ProducerEvent;
 
 use super::QueueId;
@@ -30,7 +31,7 @@ pub(super) enum Event {
         queue: QueueId,
         pq: u64,
     },
-    /// A pull request reaches the broker.
+    /// A pull request (sent at `sent_at`) reaches the broker.
     PullArrives {
         consumer: usize,
         generation: u32,
@@ -38,6 +39,7 @@ pub(super) enum Event {
         pq: u64,
         offset: u64,
         commit_offset: Option<u64>,
+        sent_at: SimTime,
     },
     /// Found messages reach the client.
     PullResponse {
@@ -81,6 +83,14 @@ pub(super) enum Event {
     PersistOffsets { consumer: usize, generation: u32 },
     /// An UPDATE_CONSUMER_OFFSET reaches the broker.
     OffsetCommitArrives { queue: QueueId, offset: u64 },
+    /// The broker process dies (`broker.crash.at`).
+    BrokerCrashes,
+    /// A new broker process has recovered the store.
+    BrokerRestarts,
+    /// `ConsumerOffsetManager.persist()`.
+    BrokerFlushesOffsets,
+    /// A client's periodic heartbeat is sent (the first after a broker restart).
+    Heartbeat { consumer: usize, generation: u32 },
     /// `generation: None` for `crash.at`.
     Crash {
         consumer: usize,

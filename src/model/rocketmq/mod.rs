@@ -6,6 +6,7 @@
 //! sweeps and CSV writers treat both alike.
 
 mod broker;
+mod broker_crash;
 mod census;
 pub mod config;
 mod consume;

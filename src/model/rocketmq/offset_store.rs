@@ -40,7 +40,7 @@ impl LocalOffsets {
 
 /// The broker's committed offsets of the group: an UPDATE_CONSUMER_OFFSET overwrites (it is
 /// not increase-only, so a stale owner can move an offset back).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct BrokerOffsets {
     table: BTreeMap<QueueId, u64>,
 }

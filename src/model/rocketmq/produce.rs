@@ -106,9 +106,8 @@ pub(super) fn producers(
 
 impl World<'_> {
     /// A producer event fires: an attempt reaches the broker (which stores it unless the
-    /// request was lost on the wire; the broker never crashes, validation refuses
-    /// `broker.crash` for RocketMQ), or an answer, transport error or timeout reaches the
-    /// producer.
+    /// request was lost on the wire or the broker is down, `super::broker_crash`), or an
+    /// answer, transport error or timeout reaches the producer.
     pub(super) fn producer_event(&mut self, ev: ProducerEvent) {
         if !matches!(ev.kind, ProducerEventKind::Timeout) {
             self.producer_events_pending -= 1;
@@ -139,6 +138,8 @@ impl World<'_> {
         };
         let verdict = if fault == Fault::RequestLost {
             BrokerVerdict::NotReceived
+        } else if self.broker.down {
+            BrokerVerdict::Unavailable
         } else {
             self.store(ev, QueueId::Topic(queue), sent_at);
             BrokerVerdict::Stored

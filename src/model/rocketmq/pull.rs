@@ -55,6 +55,7 @@ impl World<'_> {
                 pq,
                 offset,
                 commit_offset,
+                sent_at: self.now,
             },
         );
     }

@@ -63,6 +63,13 @@ impl World<'_> {
     /// `RebalanceImpl.doRebalance` for the topic and (CLUSTERING) the retry topic, then the
     /// next timer 20 s later (a wake-up restarts the wait).
     pub(super) fn rebalance(&mut self, consumer: usize) {
+        // `findConsumerIdList` fails while the broker is down and while its restarted
+        // process has no member yet: `rebalanceByTopic` then keeps every queue.
+        let no_members = self.broker.down || self.broker.members.is_empty();
+        if self.model == MessageModel::Clustering && self.broker.crashed && no_members {
+            self.rearm_rebalance(consumer);
+            return;
+        }
         let wanted: BTreeSet<QueueId> = match self.model {
             MessageModel::Broadcasting => (0..self.queues).map(QueueId::Topic).collect(),
             MessageModel::Clustering => {
@@ -88,6 +95,11 @@ impl World<'_> {
         for q in wanted.iter().filter(|q| !held.contains(q)) {
             self.add_queue(consumer, *q);
         }
+        self.rearm_rebalance(consumer);
+    }
+
+    /// The 20 s timer (a wake-up restarts the wait).
+    fn rearm_rebalance(&mut self, consumer: usize) {
         let inst = &mut self.instances[consumer];
         inst.rebalance_epoch += 1;
         let epoch = inst.rebalance_epoch;

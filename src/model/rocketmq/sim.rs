@@ -76,6 +76,8 @@ pub(super) struct World<'t> {
     /// ConsumerStarts / Crash events not yet run.
     pub(super) lifecycle_pending: u64,
     pub(super) accepted: u64,
+    /// When the broker crashes (`broker.crash.at`), if it does.
+    pub(super) broker_crash_at: Option<SimTime>,
     /// Idle-with-backlog time is charged up to here.
     pub(super) accounted_until: SimTime,
     pub(super) next_serial: u64,
@@ -225,7 +227,7 @@ impl<'t> World<'t> {
             .map(|c| (c.rocketmq.message_model, c.rocketmq.consume_mode))
             .unwrap_or_default();
         let queues = scenario.broker.rocketmq.queues;
-        Self {
+        let mut world = Self {
             now: SimTime::ZERO,
             events,
             broker: Broker {
@@ -243,12 +245,17 @@ impl<'t> World<'t> {
             retry_pending: BTreeMap::new(),
             lifecycle_pending,
             accepted: 0,
+            broker_crash_at: None,
             accounted_until: SimTime::ZERO,
             next_serial: 0,
             next_task: 0,
             totals: Totals::default(),
             trace,
+        };
+        if let Some(crash) = scenario.broker.crash {
+            world.schedule_broker_crash(crash);
         }
+        world
     }
 
     pub fn schedule(&mut self, at: SimTime, event: Event) {
@@ -287,7 +294,8 @@ impl<'t> World<'t> {
                 consumer,
                 generation,
             } => {
-                if self.instances[consumer].is_current(generation) {
+                // A heartbeat reaching a dead broker is lost.
+                if self.instances[consumer].is_current(generation) && !self.broker.down {
                     let name = self.instances[consumer].name.clone();
                     self.broker.members.insert((name, consumer), generation);
                     self.notify_group();
@@ -332,7 +340,12 @@ impl<'t> World<'t> {
                 pq,
                 offset,
                 commit_offset,
+                sent_at,
             } => {
+                if self.pull_refused(consumer) {
+                    self.pull_fails(consumer, generation, queue, pq);
+                    return;
+                }
                 if let Some(o) = commit_offset {
                     self.broker.offsets.commit(queue, o);
                 }
@@ -341,6 +354,7 @@ impl<'t> World<'t> {
                     generation,
                     pq,
                     offset,
+                    sent_at,
                 };
                 if !self.answer_pull(queue, held) {
                     self.broker.queue(queue).held.push(held);
@@ -426,10 +440,18 @@ impl<'t> World<'t> {
                     }
                 }
             }
+            Event::OffsetCommitArrives { .. } if self.broker.down => {}
             Event::OffsetCommitArrives { queue, offset } => {
                 self.totals.rocketmq.offset_commits += 1;
                 self.broker.offsets.commit(queue, offset);
             }
+            Event::BrokerCrashes => self.broker_crashes(),
+            Event::BrokerRestarts => self.broker_restarts(),
+            Event::BrokerFlushesOffsets => self.flush_offsets(),
+            Event::Heartbeat {
+                consumer,
+                generation,
+            } => self.heartbeat(consumer, generation),
             Event::Crash {
                 consumer,
                 generation,
