@@ -61,8 +61,14 @@ pub(super) fn consumer(c: &ConsumerConfig) -> String {
 }
 
 pub(super) fn broker(b: &BrokerConfig) -> String {
+    let crash = b.crash.map_or(String::new(), |c| {
+        format!(
+            "; the broker process crashes at {} and is back {} later",
+            c.at, c.restart_after
+        )
+    });
     format!(
-        "RocketMQ broker: one topic of {} queues, offsets persisted by the consumers",
+        "RocketMQ broker: one topic of {} queues, offsets persisted by the consumers{crash}",
         b.rocketmq.queues
     )
 }

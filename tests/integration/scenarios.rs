@@ -505,3 +505,23 @@ fn rocketmq_sync_retries_store_copies_an_idempotent_consumer_skips() {
     assert_eq!(consumer(&out, "c-0").processed, 6);
     assert_eq!(consumer(&out, "c-1").processed, 6);
 }
+
+#[test]
+fn rocketmq_oneway_broker_crash_loses_sends_and_reconsumes_unflushed_offsets() {
+    let out = run_file("rocketmq-oneway-broker-crash.yaml");
+    let s = &out.summary;
+    let send = &s.send;
+    assert_eq!(
+        (
+            send.sent,
+            send.attempts,
+            send.unconfirmed,
+            send.lost_at_send
+        ),
+        (20, 20, 20, 5)
+    );
+    assert_eq!(fates(s), (15, 19, 15, 4, 0, 0, 0));
+    assert_eq!((s.redelivered, s.deliveries), (4, 19));
+    assert!(close(s.makespan_s, 19.1, 1e-9), "{}", s.makespan_s);
+    assert_eq!(consumer(&out, "c-0").crashes, 1);
+}
