@@ -306,6 +306,29 @@ mod tests {
         assert_eq!(s.makespan_s, 44.1);
     }
 
+    /// The pull pending at the crash is the last re-send of a long poll: message 0 at 0 s is
+    /// done at 0.1 s, the re-pull sent at 0 s would be answered PULL_NOT_FOUND at the first
+    /// 5 s check at or after 15 s (15 s) and sent again; its next answer (30 s) comes after
+    /// the crash at 22 s. It fails at the first scan at or after 15 + 31 = 46 s, the client
+    /// pulls again at 47 s and gets message 1 (sent at 40 s, the broker back at 23 s and the
+    /// consumer registered again at its heartbeat at 31 s): done at 47.1 s. (Counting the
+    /// timeout from the first send, 0 s, would have the client pull at 32 s and finish at
+    /// 40.1 s.)
+    #[test]
+    fn a_long_poll_pending_at_the_crash_times_out_from_its_last_re_send() {
+        let mut s = outage(SendPolicy::rocketmq_default());
+        s.producers[0].messages = 2;
+        s.producers[0].arrival = Arrival::Constant { interval: secs(40) };
+        s.broker.crash = Some(BrokerCrash {
+            at: secs(22),
+            restart_after: secs(1),
+        });
+        let out = run_traced(&s).0;
+        let s = &out.summary;
+        assert_eq!((s.produced, s.processed, s.duplicates), (2, 2, 0));
+        assert_eq!(s.makespan_s, 47.1);
+    }
+
     /// The consumer process dies at 18.5 s, before anything re-committed its offset (the
     /// persist at 15 s reached the dead broker), and restarts at 19 s: its heartbeat
     /// registers it at once, it reads the broker's offset 9 (the flushed one) and pulls
