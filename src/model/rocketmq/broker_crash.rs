@@ -3,9 +3,14 @@
 //!
 //! - The commit log survives: with ASYNC_FLUSH a written message is in the page cache, which
 //!   outlives the process (semantics.md B1.7: a process crash loses nothing stored).
-//! - Sends during the outage find no broker: SYNC / ASYNC attempts fail and are retried within
-//!   the send's budget (B1.3, B1.4); a ONEWAY send's failure never reaches the application,
-//!   so the message is lost at the source (B1.5).
+//! - Sends during the outage find no broker: the connection is refused, SYNC / ASYNC attempts
+//!   fail and are retried within the send's budget (B1.3, B1.4). A ONEWAY send fails too: the
+//!   refused connection makes `NettyRemotingClient.invokeOneway` throw
+//!   RemotingConnectException, which `DefaultMQProducerImpl.sendDefaultImpl` rethrows as
+//!   MQClientException (`send_failed`). Only a ONEWAY request written before the broker died
+//!   (on the wire at the crash) is lost without the application knowing (`lost_at_send`,
+//!   B1.5). (A SYNC / ASYNC attempt on the wire at the crash is treated as refused; the real
+//!   client would wait for its response until the budget ran out, then fail the send.)
 //! - `ConsumerOffsetManager` keeps the group's committed offsets in memory and writes them to
 //!   disk 10 s after the broker starts, then every `flushConsumerOffsetInterval` (5 s)
 //!   (`BrokerController.initialize`, `BrokerConfig.flushConsumerOffsetInterval`); commits
@@ -287,20 +292,17 @@ mod tests {
         assert_eq!(s.makespan_s, 44.1);
     }
 
-    /// ONEWAY: the 5 sends into the outage are lost at the source, the application never
-    /// knows; the rest is the SYNC case.
+    /// ONEWAY: the 5 sends into the outage find the connection refused and throw (failed);
+    /// none was on the wire at the crash (zero latency), so nothing is lost at the source;
+    /// the rest is the SYNC case.
     #[test]
-    fn oneway_sends_during_the_outage_are_lost_at_send() {
+    fn oneway_sends_refused_during_the_outage_fail() {
         let out = run_traced(&outage(SendPolicy::RocketMqOneway)).0;
         let s = &out.summary;
+        let c = &s.send;
         assert_eq!(
-            (
-                s.send.sent,
-                s.send.attempts,
-                s.send.unconfirmed,
-                s.send.lost_at_send
-            ),
-            (20, 20, 20, 5)
+            (c.sent, c.attempts, c.unconfirmed, c.failed, c.lost_at_send),
+            (20, 20, 15, 5, 0)
         );
         assert_eq!((s.produced, s.processed, s.duplicates), (15, 15, 0));
         assert_eq!(s.makespan_s, 44.1);
@@ -347,7 +349,10 @@ mod tests {
             (s.produced, s.processed, s.unique_processed, s.duplicates),
             (15, 19, 15, 4)
         );
-        assert_eq!((s.send.lost_at_send, s.redelivered), (5, 4));
+        assert_eq!(
+            (s.send.failed, s.send.lost_at_send, s.redelivered),
+            (5, 0, 4)
+        );
         assert_eq!(s.makespan_s, 19.1);
     }
 

@@ -138,6 +138,15 @@ impl World<'_> {
         };
         let verdict = if fault == Fault::RequestLost {
             BrokerVerdict::NotReceived
+        } else if self.broker.down && self.broker_crash_at.is_some_and(|c| sent_at < c) {
+            // Written to the connection before the broker died: lost with the process, the
+            // client saw no error (a SYNC/ASYNC one is answered like a refused one here; the
+            // real client would wait for its response until the budget ran out).
+            if self.producers[ev.producer].send.config().policy == SendPolicy::RocketMqOneway {
+                BrokerVerdict::NotReceived
+            } else {
+                BrokerVerdict::Unavailable
+            }
         } else if self.broker.down {
             BrokerVerdict::Unavailable
         } else {
