@@ -75,6 +75,9 @@ pub struct RunSummary {
     pub acks: AckCounts,
     pub rocketmq: RocketMqCounts,
     pub stalled: bool,
+    /// Consumers aborted by the broker's slow-consumer strategy (A8.3). An extension of the
+    /// contract.
+    pub slow_consumer_aborts: u64,
     pub idle_with_backlog_s: f64,
     pub jain_fairness: f64,
     pub makespan_s: f64,
@@ -114,6 +117,9 @@ pub struct ConsumerSummary {
     pub idle_with_backlog_s: f64,
     pub busy_s: f64,
     pub crashes: u64,
+    /// Times the broker's slow-consumer strategy aborted this instance's consumer (A8.3). An
+    /// extension of the contract.
+    pub aborted: u64,
 }
 
 /// A cell value, formatted identically by every writer.
@@ -277,6 +283,11 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         |r| Value::Bool(r.stalled)
     ),
     column!(
+        "slow_consumer_aborts",
+        "consumers the broker's slow-consumer strategy aborted (AbortSlowAckConsumerStrategy; ConsumerControl close or connection failure)",
+        |r| Value::U64(r.slow_consumer_aborts)
+    ),
+    column!(
         "idle_with_backlog_s",
         "consumer-seconds idle while messages waited in the broker or another consumer's prefetch buffer (always 0 on a topic: a subscriber can only take its own copies)",
         |r| Value::F64(r.idle_with_backlog_s)
@@ -418,6 +429,11 @@ pub const CONSUMER_COLUMNS: &[Column<ConsumerSummary>] = &[
     column!("crashes", "times this instance's process died", |r| {
         Value::U64(r.crashes)
     }),
+    column!(
+        "aborted",
+        "times the broker's slow-consumer strategy aborted this instance's consumer (it then takes no more messages)",
+        |r| Value::U64(r.aborted)
+    ),
 ];
 
 /// The `summary.csv` / `runs.csv` columns contract.md requires (the tables above may add more).

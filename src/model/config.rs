@@ -110,6 +110,11 @@ pub struct BrokerConfig {
     /// `PolicyEntry.persistJMSRedelivered` (default false): whether the redelivery counter is
     /// written to the store, so it survives a broker restart (A11.4).
     pub persist_jms_redelivered: bool,
+    /// `PolicyEntry.expireMessagesPeriod` (default 30 s); `None` (0) = no periodic sweep
+    /// (A10.1).
+    pub expire_messages_period: Option<SimDuration>,
+    /// `PolicyEntry.prioritizedMessages` (default false): dispatch by JMSPriority (A10.2).
+    pub prioritized_messages: bool,
 }
 
 /// The broker process dies at `at` and a new one has recovered its store `restart_after`
@@ -131,6 +136,8 @@ impl Default for BrokerConfig {
             destination: DestinationConfig::default(),
             crash: None,
             persist_jms_redelivered: false,
+            expire_messages_period: Some(SimDuration::from_secs(30)),
+            prioritized_messages: false,
         }
     }
 }
@@ -194,12 +201,52 @@ impl SubscriptionKind {
     }
 }
 
-/// `PolicyEntry.slowConsumerStrategy`. Only the default (none, A8.1) is modelled so far.
+/// `PolicyEntry.slowConsumerStrategy` (semantics.md A8; default none, A8.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SlowConsumerStrategy {
     #[default]
     None,
+    /// `AbortSlowConsumerStrategy` (A8.3). On a queue it never acts: see
+    /// `model::activemq::slow_consumer`.
+    Abort(AbortSlowConsumer),
+    /// `AbortSlowAckConsumerStrategy` (A8.4): the same abort rule, fed by the time since each
+    /// subscription's last consuming ack.
+    AbortSlowAck {
+        abort: AbortSlowConsumer,
+        /// `maxTimeSinceLastAck` (default 30 s); `None` is the real `-1` (checks do nothing).
+        max_time_since_last_ack: Option<SimDuration>,
+        /// `ignoreIdleConsumers` (default true): skip subscriptions with nothing dispatched.
+        ignore_idle_consumers: bool,
+    },
 }
+
+/// The settings `AbortSlowConsumerStrategy` and its subclass share, with their defaults (A8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortSlowConsumer {
+    /// `maxSlowCount` (default −1 = `None`, off).
+    pub max_slow_count: Option<u64>,
+    /// `maxSlowDuration` (default 30 s); `None` is the real `-1` (off).
+    pub max_slow_duration: Option<SimDuration>,
+    /// `checkPeriod` (default 30 s).
+    pub check_period: SimDuration,
+    /// `abortConnection` (default false): fail the whole connection instead of closing the
+    /// consumer.
+    pub abort_connection: bool,
+}
+
+impl Default for AbortSlowConsumer {
+    fn default() -> Self {
+        Self {
+            max_slow_count: None,
+            max_slow_duration: Some(SimDuration::from_secs(30)),
+            check_period: SimDuration::from_secs(30),
+            abort_connection: false,
+        }
+    }
+}
+
+/// `AbortSlowAckConsumerStrategy.maxTimeSinceLastAck` default (A8.4).
+pub const DEFAULT_MAX_TIME_SINCE_LAST_ACK: SimDuration = SimDuration::from_secs(30);
 
 /// ActiveMQ's client-side `RedeliveryPolicy` (semantics.md A3.1), with its defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -237,6 +284,15 @@ pub struct ProducerConfig {
     pub start_at: SimDuration,
     /// Delivery mode, send policy and injected faults.
     pub send: SendConfig,
+    /// Message groups: the k-th message (from 0) gets `JMSXGroupID` number `k mod groups`
+    /// (1..=1024); `None` sets no group (A7.6).
+    pub groups: Option<u16>,
+    /// `MessageProducer.setTimeToLive`: `JMSExpiration = send time + time_to_live`; `None`
+    /// (the default 0) never expires (A10.1).
+    pub time_to_live: Option<SimDuration>,
+    /// `MessageProducer.setPriority`: the JMSPriority of every message (0..=9, default 4,
+    /// A10.2).
+    pub priority: u8,
 }
 
 /// When a producer sends: the gaps between consecutive sends.
@@ -318,6 +374,17 @@ pub struct ConsumerConfig {
     pub subscription: Option<SubscriptionKind>,
     /// An idempotent consumer's processed-id store, shared by the entry's replicas.
     pub idempotent: Option<IdempotentConfig>,
+    /// `consumer.priority` (0..=127, default 0): higher-priority consumers are asked first
+    /// (A7.3).
+    pub priority: u8,
+    /// `consumer.exclusive` (default false): one exclusive consumer gets every message (A7.5).
+    pub exclusive: bool,
+    /// `ActiveMQConnection.consumerExpiryCheckEnabled` (default true): expired messages are
+    /// not given to the application but EXPIRED-acked (A2.10).
+    pub consumer_expiry_check_enabled: bool,
+    /// `ActiveMQConnection.messagePrioritySupported` (default false): the prefetch buffer
+    /// delivers the highest JMSPriority first (A10.2).
+    pub message_priority_supported: bool,
 }
 
 impl ConsumerConfig {
@@ -340,6 +407,10 @@ impl ConsumerConfig {
             rocketmq: RocketMqConsumerConfig::default(),
             subscription: None,
             idempotent: None,
+            priority: 0,
+            exclusive: false,
+            consumer_expiry_check_enabled: true,
+            message_priority_supported: false,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Messages as the broker and clients hold them.
 
 use crate::engine::SimTime;
+use crate::model::activemq::groups::GroupId;
 
 /// The broker's sequence id of a message: 1, 2, 3 … in the order the broker accepted them.
 pub type MessageId = u32;
@@ -21,6 +22,12 @@ pub struct MessageRef {
     pub redelivery_counter: u32,
     /// When the producer sent it (the start of its end-to-end latency).
     pub sent_at: SimTime,
+    /// Its `JMSXGroupID`, if the producer sets one (A7.6).
+    pub group: Option<GroupId>,
+    /// `JMSExpiration`: 0 (`SimTime::ZERO`) = never, as in JMS (A10.1).
+    pub expiration: SimTime,
+    /// `JMSPriority` (0..=9, default 4); it orders nothing unless enabled (A10.2).
+    pub priority: u8,
 }
 
 impl MessageRef {

@@ -29,7 +29,7 @@
 //! wait for one another (as with one sending thread per message); a blocking sync producer
 //! would space its sends by at least one round trip.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use rand::RngExt;
 
@@ -350,6 +350,13 @@ pub struct Producer {
     retry_latency: DurationSampler,
     retry_rng: SimRng,
     open: BTreeMap<u64, OpenSend>,
+    /// Whether nothing outside the producer can fail a reply: the broker never crashes in
+    /// this run (set by the simulation).
+    certain_replies: bool,
+    /// Replies that nothing can stop (a first attempt stored with no fault, arriving before
+    /// any deadline): (arrival time, seq), in arrival order since the reply link is FIFO.
+    /// They are counted as they come due instead of costing an event each.
+    certain: VecDeque<(SimTime, u64)>,
     /// The `seq` of the next `send()`.
     next_seq: u64,
     outcomes: Vec<Outcome>,
@@ -372,11 +379,20 @@ impl Producer {
             retry_latency: wire.retry_latency,
             retry_rng: wire.retry_rng,
             open: BTreeMap::new(),
+            certain_replies: false,
+            certain: VecDeque::new(),
             next_seq: 0,
             outcomes: Vec::new(),
             copies: Vec::new(),
             counts: SendCounts::default(),
         }
+    }
+
+    /// Declares that no broker crash can stop a reply in this run, so a reply that no
+    /// injected fault or deadline can affect needs no event of its own.
+    pub fn with_certain_replies(mut self, certain: bool) -> Self {
+        self.certain_replies = certain;
+        self
     }
 
     pub fn config(&self) -> &SendConfig {
@@ -394,7 +410,7 @@ impl Producer {
     }
 
     /// Registers a send whose first attempt just arrived.
-    fn register(&mut self, seq: u64, sent_at: SimTime) {
+    fn register(&mut self, seq: u64, sent_at: SimTime, open: bool) {
         debug_assert_eq!(
             seq,
             self.outcomes.len() as u64,
@@ -408,7 +424,7 @@ impl Producer {
         });
         self.copies.push(0);
         self.counts.sent += 1;
-        if expects_response {
+        if expects_response && open {
             self.open.insert(
                 seq,
                 OpenSend {
@@ -490,8 +506,43 @@ impl Producer {
         let ProducerEventKind::Arrives { fault, sent_at, .. } = event.kind else {
             return Vec::new();
         };
+        self.settle(Some(now));
+        // The reply and when it reaches the producer, drawn once from the FIFO reply link.
+        let reply = self
+            .config
+            .policy
+            .expects_response()
+            .then(|| match (verdict, fault) {
+                (BrokerVerdict::NotReceived | BrokerVerdict::Unavailable, _)
+                | (_, Fault::ResponseLost) => (
+                    self.to_producer.arrival(now),
+                    ProducerEventKind::TransportError,
+                ),
+                (_, Fault::Slow(delay)) => (
+                    self.to_producer.arrival(now + delay),
+                    ProducerEventKind::Confirmed,
+                ),
+                _ => (self.to_producer.arrival(now), ProducerEventKind::Confirmed),
+            });
+        // A first attempt's timeout starts at `sent_at`; a retry's is scheduled when the
+        // retry is made (`retry_or_fail`).
+        let deadline = if event.attempt == 1 {
+            self.deadline(sent_at, sent_at)
+        } else {
+            None
+        };
+        // A reply nothing can stop (no injected fault, no broker crash in the run, due before
+        // the deadline — a timeout at the same instant would run first) makes the outcome
+        // certain: it is confirmed when it comes due (`settle`), without an event of its own
+        // or a timeout.
+        let certain = self.certain_replies
+            && event.attempt == 1
+            && fault == Fault::None
+            && verdict == BrokerVerdict::Stored
+            && matches!(reply, Some((at, ProducerEventKind::Confirmed))
+                if deadline.is_none_or(|d| at < d));
         if event.attempt == 1 {
-            self.register(event.seq, sent_at);
+            self.register(event.seq, sent_at, !certain);
         }
         self.counts.attempts += 1;
         match verdict {
@@ -505,7 +556,7 @@ impl Producer {
             BrokerVerdict::DuplicateSuppressed => self.counts.resends_suppressed += 1,
             BrokerVerdict::Unavailable | BrokerVerdict::NotReceived => {}
         }
-        if !self.config.policy.expects_response() {
+        let Some((at, kind)) = reply else {
             // RocketMQ ONEWAY to a broker that refuses the connection: `invokeOneway` throws
             // RemotingConnectException and `sendDefaultImpl` rethrows it as
             // MQClientException, so the application sees the failure (a request written
@@ -516,35 +567,19 @@ impl Producer {
                 self.finish(event.seq, Outcome::Failed, false);
             }
             return Vec::new();
+        };
+        if certain {
+            self.certain.push_back((at, event.seq));
+            return Vec::new();
         }
         let mut out = Vec::with_capacity(2);
-        // A first attempt's timeout is scheduled here (it started at `sent_at`); a retry's
-        // is scheduled when the retry is made (`retry_or_fail`).
-        if event.attempt == 1
-            && let Some(d) = self.deadline(sent_at, sent_at)
-        {
+        if let Some(d) = deadline {
             out.push((
                 d.max(now),
                 self.event(event.seq, 1, ProducerEventKind::Timeout),
             ));
         }
-        let reply = match (verdict, fault) {
-            (BrokerVerdict::NotReceived | BrokerVerdict::Unavailable, _)
-            | (_, Fault::ResponseLost) => Some(ProducerEventKind::TransportError),
-            (_, Fault::Slow(delay)) => {
-                let at = self.to_producer.arrival(now + delay);
-                out.push((
-                    at,
-                    self.event(event.seq, event.attempt, ProducerEventKind::Confirmed),
-                ));
-                None
-            }
-            _ => Some(ProducerEventKind::Confirmed),
-        };
-        if let Some(kind) = reply {
-            let at = self.to_producer.arrival(now);
-            out.push((at, self.event(event.seq, event.attempt, kind)));
-        }
+        out.push((at, self.event(event.seq, event.attempt, kind)));
         out
     }
 
@@ -565,6 +600,19 @@ impl Producer {
             ProducerEventKind::TransportError => self.retry_or_fail(now, event.seq, open, false),
             ProducerEventKind::Timeout => self.retry_or_fail(now, event.seq, open, true),
             ProducerEventKind::Arrives { .. } => Vec::new(),
+        }
+    }
+
+    /// Confirms the certain replies due by `until` (all of them with `None`: the run ended
+    /// with nothing left to happen, so they arrive).
+    pub fn settle(&mut self, until: Option<SimTime>) {
+        while let Some(&(at, seq)) = self.certain.front() {
+            if until.is_some_and(|u| at > u) {
+                break;
+            }
+            self.certain.pop_front();
+            self.outcomes[seq as usize] = Outcome::Confirmed;
+            self.counts.confirmed += 1;
         }
     }
 
@@ -639,7 +687,7 @@ impl Producer {
     /// The final counters; sends still open count as in progress.
     pub fn counts(&self) -> SendCounts {
         let mut c = self.counts;
-        c.in_progress = self.open.len() as u64;
+        c.in_progress = (self.open.len() + self.certain.len()) as u64;
         c.lost_at_send = self
             .outcomes
             .iter()

@@ -8,9 +8,12 @@ mod send_tests;
 use crate::engine::{EventQueue, RngStreams, SimDuration, SimRng, SimTime};
 use crate::metrics::{AckCounts, ConsumerSummary, LatencyHistogram, RunSummary, jain_fairness};
 use crate::model::activemq::ack::{AckType, MessageAck};
-use crate::model::activemq::broker::{AckError, BrokerEffect, SubscriptionId};
+use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
 use crate::model::activemq::consumer::{BacklogView, Consumer};
 use crate::model::activemq::destination::Destination;
+use crate::model::activemq::expiry;
+use crate::model::activemq::groups::GroupId;
+use crate::model::activemq::slow_consumer::SlowConsumerMonitor;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::idempotence::IdempotentConsumers;
@@ -35,6 +38,11 @@ pub enum BrokerCommand {
     },
     /// The TCP connection closed under a dead process.
     ConnectionDropped,
+    /// `RemoveInfo` of a consumer the client closed, with its `lastDeliveredSequenceId`
+    /// (A5.3).
+    RemoveConsumer {
+        last_delivered: Option<MessageId>,
+    },
 }
 
 /// Everything that can happen.
@@ -88,13 +96,34 @@ pub enum Event {
         consumer: usize,
         generation: Option<u32>,
     },
+    /// A run of the configured slow-consumer strategy's periodic task (A8.3, A8.4).
+    SlowConsumerCheck,
+    /// A slow-consumer abort reaches the client: `ConsumerControl(close)`, or the failure of
+    /// its connection with `abortConnection` (A8.3).
+    BrokerClosesConsumer {
+        consumer: usize,
+        generation: u32,
+        connection_failed: bool,
+    },
+    /// One second after an abort the broker removes the subscription itself, as if its
+    /// connection had dropped, in case the client did not answer (A8.3).
+    ForcedRemove {
+        subscription: SubscriptionId,
+    },
+    /// The queue's periodic `expireMessages` task (A10.1).
+    ExpireMessages,
 }
 
 impl Event {
     /// The consumer instance this event is about, if any.
     fn consumer(&self) -> Option<usize> {
         match *self {
-            Event::Producer(_) | Event::BrokerCrashes { .. } | Event::BrokerRestarts => None,
+            Event::Producer(_)
+            | Event::BrokerCrashes { .. }
+            | Event::BrokerRestarts
+            | Event::SlowConsumerCheck
+            | Event::ExpireMessages
+            | Event::ForcedRemove { .. } => None,
             Event::ConsumerStarts { consumer }
             | Event::SubscriptionArrives { consumer, .. }
             | Event::InboundDue { consumer, .. }
@@ -102,6 +131,7 @@ impl Event {
             | Event::TransactionDone { consumer, .. }
             | Event::ProcessingEnds { consumer, .. }
             | Event::RedeliveryDue { consumer, .. }
+            | Event::BrokerClosesConsumer { consumer, .. }
             | Event::Crash { consumer, .. } => Some(consumer),
         }
     }
@@ -144,6 +174,12 @@ impl Event {
             | Event::Crash { .. }
             | Event::BrokerCrashes { .. }
             | Event::BrokerRestarts => true,
+            // An abort or a removal hands the consumer's messages to the others.
+            Event::SlowConsumerCheck
+            | Event::BrokerClosesConsumer { .. }
+            | Event::ForcedRemove { .. } => true,
+            // Expiring waiting messages never lets a consumer progress.
+            Event::ExpireMessages => false,
         }
     }
 }
@@ -159,6 +195,8 @@ pub struct Totals {
     pub acks: AckCounts,
     pub latency: LatencyHistogram,
     pub last_processed_at: SimTime,
+    /// Consumers aborted by a slow-consumer strategy (A8.3).
+    pub slow_consumer_aborts: u64,
 }
 
 /// What a model component may touch while it handles an event.
@@ -259,6 +297,12 @@ struct Producer {
     messages: u64,
     /// `send()` calls scheduled so far.
     sent: u64,
+    /// Round-robin `JMSXGroupID`s (A7.6).
+    groups: Option<u16>,
+    /// `MessageProducer.timeToLive` (A10.1).
+    time_to_live: Option<SimDuration>,
+    /// `MessageProducer.priority` (A10.2).
+    priority: u8,
     arrival: ArrivalSampler,
     rng: SimRng,
     /// The send protocol: attempts, faults, retries, the producer's view.
@@ -300,6 +344,23 @@ struct World<'t> {
     views: Vec<BacklogView>,
     /// Consumers the event being handled touched.
     touched: Vec<usize>,
+    /// The configured slow-consumer strategy, when it can abort anything (A8).
+    slow_consumers: Option<SlowConsumerMonitor>,
+    /// `expireMessagesPeriod`, when some producer sets a time to live (A10.1).
+    expire_messages_period: Option<SimDuration>,
+    /// Periodic broker tasks (slow-consumer check, expiry sweep) now scheduled: each keeps
+    /// running only while something other than these tasks can still happen.
+    periodic_tasks: usize,
+}
+
+impl Producer {
+    /// The `JMSXGroupID` of the producer's message number `seq`: groups in turn (a retried
+    /// send is the same message, so it keeps its group).
+    fn group_of(&self, seq: u64) -> Option<GroupId> {
+        self.groups
+            .filter(|&n| n > 0)
+            .map(|n| (seq % u64::from(n)) as GroupId)
+    }
 }
 
 /// Where a run without `until` stops: 30 simulated days. Only a scenario that never settles
@@ -375,6 +436,9 @@ impl<'t> World<'t> {
                 let mut producer = Producer {
                     messages: p.messages,
                     sent: 0,
+                    groups: p.groups,
+                    time_to_live: p.time_to_live,
+                    priority: p.priority,
                     arrival: ArrivalSampler::new(&p.arrival),
                     rng: streams.stream(&format!("producer/{}/arrival", p.name)),
                     send: producer::Producer::new(
@@ -393,7 +457,8 @@ impl<'t> World<'t> {
                             retry_latency: latency.clone(),
                             retry_rng: streams.stream(&format!("producer/{}/retries", p.name)),
                         },
-                    ),
+                    )
+                    .with_certain_replies(scenario.broker.crash.is_none()),
                 };
                 if producer.messages > 0 {
                     let (at, first) = producer.send.send(SimTime::from(p.start_at));
@@ -447,6 +512,20 @@ impl<'t> World<'t> {
             );
             events.push(at + crash.restart_after, Event::BrokerRestarts);
         }
+        let slow_consumers = SlowConsumerMonitor::new(&scenario.broker.slow_consumer);
+        if let Some(m) = &slow_consumers {
+            // The strategy's timer starts with the broker (A8.4).
+            events.push(SimTime::ZERO + m.check_period(), Event::SlowConsumerCheck);
+        }
+        let mut periodic_tasks = usize::from(slow_consumers.is_some());
+        let expire_messages_period = scenario
+            .broker
+            .expire_messages_period
+            .filter(|_| scenario.producers.iter().any(|p| p.time_to_live.is_some()));
+        if let Some(period) = expire_messages_period {
+            events.push(SimTime::ZERO + period, Event::ExpireMessages);
+            periodic_tasks += 1;
+        }
         let capacity = usize::try_from(scenario.total_messages())
             .unwrap_or(usize::MAX)
             .min(1 << 26);
@@ -473,6 +552,9 @@ impl<'t> World<'t> {
             accounted_until: SimTime::ZERO,
             views: vec![BacklogView::default(); consumer_count],
             touched: Vec::new(),
+            slow_consumers,
+            expire_messages_period,
+            periodic_tasks,
         }
     }
 
@@ -567,9 +649,13 @@ impl<'t> World<'t> {
             broker,
             persist_redelivered,
             idempotence,
+            slow_consumers,
+            expire_messages_period,
+            periodic_tasks,
             ..
         } = self;
         let persist_redelivered = *persist_redelivered;
+        queue.set_clock(*now);
         touched.extend(event.consumer());
         let mut ctx = Ctx {
             now: *now,
@@ -611,6 +697,9 @@ impl<'t> World<'t> {
                         persistent: p.send.config().persistent,
                         redelivery_counter: 0,
                         sent_at,
+                        group: p.group_of(ev.seq),
+                        expiration: expiry::expiration(sent_at, p.time_to_live),
+                        priority: p.priority,
                     };
                     ctx.trace(|t| TraceRecord {
                         message: Some(id),
@@ -664,10 +753,13 @@ impl<'t> World<'t> {
                 }
                 let c = &mut consumers[consumer];
                 if c.subscriptions[generation as usize].is_none() {
-                    let id = queue.add_subscription(consumer, c.prefetch, effects);
+                    let id = queue.add_subscription(consumer, c.prefetch, c.dispatch_info, effects);
                     debug_assert_eq!(id, subscription_owner.len());
                     subscription_owner.push((consumer, generation));
                     c.subscriptions[generation as usize] = Some(id);
+                    if let Some(m) = slow_consumers {
+                        m.on_subscribed(id, ctx.now);
+                    }
                     ctx.trace(|t| TraceRecord {
                         consumer: Some(consumer),
                         ..TraceRecord::new(t, TraceKind::Subscribed)
@@ -690,6 +782,15 @@ impl<'t> World<'t> {
                     // Sent to a broker process that is dead: an ack in flight is lost (A11.4).
                     return Ok(());
                 }
+                if consumers[consumer].is_closed(generation)
+                    && queue
+                        .as_queue()
+                        .is_some_and(|q| q.subscription(sub).is_none())
+                {
+                    // A command of a consumer the broker has already removed after an abort:
+                    // the real broker answers it with an exception and changes nothing.
+                    return Ok(());
+                }
                 broker_command(
                     &mut ctx,
                     queue,
@@ -699,6 +800,9 @@ impl<'t> World<'t> {
                     command,
                     effects,
                 )?;
+                if let (Some(m), Some(queue)) = (slow_consumers.as_mut(), queue.as_queue()) {
+                    slow_consumer_sees_command(m, queue, sub, &command, ctx.now);
+                }
             }
             Event::TransactionDone {
                 consumer,
@@ -717,18 +821,90 @@ impl<'t> World<'t> {
                 consumer,
                 generation,
             } => consumers[consumer].on_crash(&mut ctx, generation),
+            Event::SlowConsumerCheck => {
+                let other_tasks = *periodic_tasks - 1;
+                let rescheduled = match (slow_consumers.as_mut(), queue.as_queue_mut()) {
+                    (Some(m), Some(queue)) => slow_consumer_check(
+                        &mut ctx,
+                        m,
+                        queue,
+                        consumers,
+                        subscription_owner,
+                        effects,
+                        other_tasks,
+                    ),
+                    _ => false,
+                };
+                if !rescheduled {
+                    *periodic_tasks -= 1;
+                }
+            }
+            Event::BrokerClosesConsumer {
+                consumer,
+                generation,
+                connection_failed,
+            } => consumers[consumer].on_broker_close(&mut ctx, generation, connection_failed),
+            Event::ExpireMessages => {
+                let Some(queue) = queue.as_queue_mut() else {
+                    return Ok(());
+                };
+                queue.expire_waiting(effects);
+                // The task runs for the broker's life; the model stops it once no waiting
+                // message can expire and nothing else can happen.
+                let other_tasks = *periodic_tasks - 1;
+                if let Some(period) = *expire_messages_period
+                    && (ctx.events.len() > other_tasks || queue.has_expiring_waiting())
+                {
+                    ctx.schedule(ctx.now + period, Event::ExpireMessages);
+                } else {
+                    *periodic_tasks -= 1;
+                }
+            }
+            Event::ForcedRemove { subscription } => {
+                if let Some(queue) = queue
+                    .as_queue_mut()
+                    .filter(|q| q.subscription(subscription).is_some())
+                {
+                    let taken = queue.remove_subscription_on_connection_drop(subscription, effects);
+                    let consumer = subscription_owner[subscription].0;
+                    ctx.trace(|t| TraceRecord {
+                        consumer: Some(consumer),
+                        count: Some(taken as u32),
+                        ..TraceRecord::new(t, TraceKind::ConsumerRemoved)
+                    });
+                }
+                if let Some(m) = slow_consumers {
+                    m.on_removed(subscription);
+                }
+            }
+        }
+        if let (Some(m), Some(queue)) = (slow_consumers.as_mut(), queue.as_queue()) {
+            for effect in effects.iter() {
+                if let BrokerEffect::Dispatched { subscription, .. } = *effect {
+                    let room = queue
+                        .subscription(subscription)
+                        .is_some_and(|s| !s.is_full());
+                    m.on_dispatch_pending(subscription, room);
+                }
+            }
         }
         apply_broker_effects(&mut ctx, effects, consumers, subscription_owner, touched);
         Ok(())
     }
 
     fn finish(
-        self,
+        mut self,
         scenario: &Scenario,
         executed: u64,
         cut_by_until: bool,
         wall_s: f64,
     ) -> Result<RunOutcome, SimError> {
+        // Replies whose outcome was certain arrive unless `until` cut the run first.
+        let settle_by =
+            cut_by_until.then(|| SimTime::from(scenario.until.unwrap_or(DEFAULT_HORIZON)));
+        for p in &mut self.producers {
+            p.send.settle(settle_by);
+        }
         let census = census(&self.ledger, &self.queue, &self.consumers)?;
         let waiting = self.queue.waiting()
             + self
@@ -776,6 +952,7 @@ impl<'t> World<'t> {
             acks: totals.acks,
             rocketmq: Default::default(),
             stalled,
+            slow_consumer_aborts: totals.slow_consumer_aborts,
             idle_with_backlog_s: self
                 .consumers
                 .iter()
@@ -849,6 +1026,7 @@ impl<'t> World<'t> {
                 idle_with_backlog_s: c.stats.idle_with_backlog.as_secs_f64(),
                 busy_s: c.stats.busy.as_secs_f64(),
                 crashes: c.stats.crashes,
+                aborted: c.stats.aborted,
             })
             .collect();
         Ok(RunOutcome {
@@ -937,9 +1115,110 @@ fn broker_command(
                 ..TraceRecord::new(t, TraceKind::ConnectionDropped)
             });
         }
+        BrokerCommand::RemoveConsumer { last_delivered } => {
+            // Only the queue's slow-consumer abort closes a consumer; on a topic a close
+            // would leave it as a connection drop does (A5.6).
+            let taken = match queue {
+                Destination::Queue(q) => {
+                    q.remove_subscription_on_close(sub, last_delivered, effects)
+                }
+                Destination::Topic(_) => queue.remove_subscription_on_connection_drop(sub, effects),
+            };
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(index),
+                message: last_delivered,
+                count: Some(taken as u32),
+                ..TraceRecord::new(t, TraceKind::ConsumerRemoved)
+            });
+        }
     }
     Ok(())
 }
+
+/// What the slow-consumer strategy learns from a client command the broker just applied:
+/// consuming acks restart the subscription's last-ack clock, every matched ack runs
+/// `dispatchPending()` (clearing the slow flag if there is room), removals end tracking (A8).
+fn slow_consumer_sees_command(
+    monitor: &mut SlowConsumerMonitor,
+    queue: &Queue,
+    sub: SubscriptionId,
+    command: &BrokerCommand,
+    now: SimTime,
+) {
+    match command {
+        BrokerCommand::Ack(ack) => monitor.on_ack(sub, ack, now),
+        BrokerCommand::EndTransaction {
+            ack: Some(_),
+            commit: true,
+        } => monitor.acked(sub, now),
+        BrokerCommand::EndTransaction { .. } | BrokerCommand::Pull => {}
+        BrokerCommand::ConnectionDropped | BrokerCommand::RemoveConsumer { .. } => {
+            monitor.on_removed(sub);
+            return;
+        }
+    }
+    let room = queue.subscription(sub).is_some_and(|s| !s.is_full());
+    monitor.on_dispatch_pending(sub, room);
+}
+
+/// One run of the slow-consumer strategy's periodic task (A8.3, A8.4). Each abort sends
+/// `ConsumerControl(close)` to the client and schedules the broker's forced removal one second
+/// later; with `abortConnection` the broker fails the connection instead: the subscription goes
+/// at once, as on a connection drop (A5.2), and the client learns of it one latency later.
+/// The task reschedules itself (returning true) while anything other than the
+/// `other_tasks` periodic tasks can still happen.
+fn slow_consumer_check(
+    ctx: &mut Ctx,
+    monitor: &mut SlowConsumerMonitor,
+    queue: &mut Queue,
+    consumers: &mut [Consumer],
+    subscription_owner: &[(usize, u32)],
+    effects: &mut Vec<BrokerEffect>,
+    other_tasks: usize,
+) -> bool {
+    let outcome = monitor.check(ctx.now, queue);
+    for sub in outcome.abort {
+        let (consumer, generation) = subscription_owner[sub];
+        ctx.totals.slow_consumer_aborts += 1;
+        ctx.trace(|t| TraceRecord {
+            consumer: Some(consumer),
+            ..TraceRecord::new(t, TraceKind::SlowConsumerAborted)
+        });
+        let connection_failed = monitor.abort_connection();
+        if connection_failed {
+            let taken = queue.remove_subscription_on_connection_drop(sub, effects);
+            monitor.on_removed(sub);
+            ctx.trace(|t| TraceRecord {
+                consumer: Some(consumer),
+                count: Some(taken as u32),
+                ..TraceRecord::new(t, TraceKind::ConnectionDropped)
+            });
+        } else {
+            ctx.schedule(
+                ctx.now + FORCED_REMOVE_DELAY,
+                Event::ForcedRemove { subscription: sub },
+            );
+        }
+        let at = consumers[consumer].to_client.arrival(ctx.now);
+        ctx.schedule(
+            at,
+            Event::BrokerClosesConsumer {
+                consumer,
+                generation,
+                connection_failed,
+            },
+        );
+    }
+    let more = ctx.events.len() > other_tasks || !effects.is_empty() || monitor.may_abort(queue);
+    if more {
+        ctx.schedule(ctx.now + monitor.check_period(), Event::SlowConsumerCheck);
+    }
+    more
+}
+
+/// `AbortSlowConsumerStrategy.abortSubscription`: the broker's own `RemoveInfo` follows the
+/// `ConsumerControl(close)` after 1000 ms (A8.3).
+const FORCED_REMOVE_DELAY: SimDuration = SimDuration::from_millis(1000);
 
 fn apply_ack(
     ctx: &mut Ctx,
@@ -1040,6 +1319,13 @@ fn apply_broker_effects(
                 ctx.trace(|t| TraceRecord {
                     message: Some(id),
                     ..TraceRecord::new(t, TraceKind::Discarded)
+                });
+            }
+            BrokerEffect::Expired { id } => {
+                ctx.ledger.mark(id, ledger::EXPIRED);
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::Expired)
                 });
             }
             BrokerEffect::DeadLettered { id } => {

@@ -51,6 +51,14 @@ pub enum TraceKind {
     BrokerCrashed,
     /// A new broker process recovered the store and accepts connections.
     BrokerRestarted,
+    /// A slow-consumer strategy aborted a consumer (A8.3): `ConsumerControl(close)` sent, or
+    /// its connection failed with `abortConnection`.
+    SlowConsumerAborted,
+    /// The broker removed a closed consumer's subscription (`RemoveInfo`, A5.3) and took its
+    /// messages back.
+    ConsumerRemoved,
+    /// A message expired (TTL) in the broker or on arrival at a client (A10.1).
+    Expired,
 }
 
 impl TraceKind {
@@ -77,6 +85,9 @@ impl TraceKind {
             TraceKind::LostInBrokerCrash => "lost_in_broker_crash",
             TraceKind::BrokerCrashed => "broker_crashed",
             TraceKind::BrokerRestarted => "broker_restarted",
+            TraceKind::SlowConsumerAborted => "slow_consumer_aborted",
+            TraceKind::ConsumerRemoved => "consumer_removed",
+            TraceKind::Expired => "expired",
         }
     }
 }

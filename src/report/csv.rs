@@ -202,6 +202,7 @@ pub(super) mod tests {
             },
             rocketmq: Default::default(),
             stalled: false,
+            slow_consumer_aborts: 0,
             idle_with_backlog_s: 0.25,
             jain_fairness: 0.1 + 0.2,
             makespan_s: 1.5,

@@ -12,7 +12,7 @@ mod rocketmq;
 use crate::metrics::{CONSUMER_COLUMNS, Column, ConsumerSummary, RunSummary, Value};
 use crate::model::config::{
     AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DestinationConfig,
-    DurationDist, FailureHandling, ProducerConfig, Scenario,
+    DurationDist, FailureHandling, ProducerConfig, Scenario, SlowConsumerStrategy,
 };
 
 /// The run summary: header, outcome, per-consumer table and the conservation check.
@@ -297,8 +297,18 @@ fn producer(p: &ProducerConfig) -> String {
     } else {
         format!(" from {}", p.start_at)
     };
+    let mut extra = String::new();
+    if let Some(ttl) = p.time_to_live {
+        extra.push_str(&format!(", time to live {ttl}"));
+    }
+    if p.priority != 4 {
+        extra.push_str(&format!(", priority {}", p.priority));
+    }
+    if let Some(g) = p.groups {
+        extra.push_str(&format!(", {g} message groups"));
+    }
     format!(
-        "{}: {}, {arrival}{start}, {}",
+        "{}: {}, {arrival}{start}{extra}, {}",
         p.name,
         p.messages,
         p.send.describe()
@@ -325,6 +335,12 @@ fn consumer(c: &ConsumerConfig) -> String {
     if let Some(i) = c.idempotent {
         let ttl = i.ttl.map_or(String::new(), |t| format!(", ttl {t}"));
         parts.push(format!("idempotent (store of {}{ttl})", i.capacity));
+    }
+    if c.priority != 0 {
+        parts.push(format!("priority {}", c.priority));
+    }
+    if c.exclusive {
+        parts.push("exclusive".to_string());
     }
     format!("{instances}: {}", parts.join(", "))
 }
@@ -442,8 +458,27 @@ fn broker(b: &BrokerConfig) -> String {
             format!("; a topic ({entry}, {limit})")
         }
     };
+    let mut extra = String::new();
+    match b.slow_consumer {
+        SlowConsumerStrategy::None => {}
+        SlowConsumerStrategy::Abort(_) => {
+            extra.push_str("; AbortSlowConsumerStrategy (never acts on a queue)")
+        }
+        SlowConsumerStrategy::AbortSlowAck {
+            abort,
+            max_time_since_last_ack,
+            ..
+        } => extra.push_str(&format!(
+            "; AbortSlowAckConsumerStrategy every {}, max time since last ack {}",
+            abort.check_period,
+            max_time_since_last_ack.map_or("off".to_string(), |d| d.to_string())
+        )),
+    }
+    if b.prioritized_messages {
+        extra.push_str("; prioritized messages");
+    }
     format!(
-        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{destination}{crash}",
+        "{flavor} broker: {max}, delays {} then {}{backoff}{cap}; prefetch extension {extension}{destination}{crash}{extra}",
         r.initial_redelivery_delay, r.redelivery_delay
     )
 }
@@ -566,6 +601,9 @@ mod tests {
                 arrival: Arrival::Burst,
                 start_at: Default::default(),
                 send: Default::default(),
+                groups: None,
+                time_to_live: None,
+                priority: 4,
             }],
             consumers: vec![client],
         };

@@ -245,6 +245,8 @@ pub(crate) struct RawBroker {
     pub destination: Field<RawDestination>,
     pub crash: Field<RawBrokerCrash>,
     pub persist_jms_redelivered: Field<Flag>,
+    pub expire_messages_period: Field<Dur>,
+    pub prioritized_messages: Field<Flag>,
 }
 
 /// `broker.destination`: a queue (default) or a topic and its `PolicyEntry`.
@@ -350,6 +352,9 @@ pub(crate) struct RawProducer {
     pub persistent: Field<Flag>,
     pub send: Field<RawSend>,
     pub faults: Field<RawSendFaults>,
+    pub groups: Field<Num>,
+    pub time_to_live: Field<Dur>,
+    pub priority: Field<Num>,
 }
 
 /// A producer's send policy (`{mode: sync, timeout: 3s, retries: 2}`).
@@ -422,6 +427,10 @@ pub(crate) struct RawConsumer {
     pub consume_timeout: Field<Dur>,
     pub subscription: Field<Word>,
     pub idempotent: Field<RawIdempotent>,
+    pub priority: Field<Num>,
+    pub exclusive: Field<Flag>,
+    pub consumer_expiry_check_enabled: Field<Flag>,
+    pub message_priority_supported: Field<Flag>,
 }
 
 /// An idempotent consumer's processed-id store (`{capacity: 1000, ttl: 1h}`).
@@ -615,7 +624,7 @@ mapping_slots! {
     RawNetwork { latency }
     RawBroker {
         flavor, redelivery, use_prefetch_extension, slow_consumer, queues, destination, crash,
-        persist_jms_redelivered,
+        persist_jms_redelivered, expire_messages_period, prioritized_messages,
     }
     RawDestination { kind, policy_entry, pending_message_limit }
     RawBrokerCrash { at, restart_after }
@@ -629,7 +638,9 @@ mapping_slots! {
     }
     RawDist { dist, value, mean, min, max, std, scale, shape }
     RawArrival { dist, rate, interval }
-    RawProducer { name, messages, arrival, start_at, persistent, send, faults }
+    RawProducer {
+        name, messages, arrival, start_at, persistent, send, faults, groups, time_to_live, priority,
+    }
     RawSend { mode, timeout, retries, failover }
     RawSendFaults { request_loss, response_loss, slow_broker }
     RawSlowBroker { probability, delay }
@@ -639,7 +650,8 @@ mapping_slots! {
         group, consume_mode, message_model, pull_batch_size, consume_message_batch_max_size,
         pull_threshold_for_queue, consume_concurrently_max_span, max_reconsume_times,
         persist_consumer_offset_interval, consume_thread_min, consume_thread_max,
-        suspend_current_queue_time, consume_timeout, subscription, idempotent,
+        suspend_current_queue_time, consume_timeout, subscription, idempotent, priority,
+        exclusive, consumer_expiry_check_enabled, message_priority_supported,
     }
     RawIdempotent { capacity, ttl }
     RawFailures { probability, handling, poison }

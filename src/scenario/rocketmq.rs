@@ -6,7 +6,7 @@
 
 use serde_saphyr::{Location, Spanned};
 
-use super::super::raw::{RawBroker, RawConsumer};
+use super::super::raw::{RawBroker, RawConsumer, RawProducer};
 use super::{Ctx, R};
 use crate::model::config::{BrokerConfig, BrokerFlavor, ConsumerConfig};
 use crate::model::rocketmq::config::{
@@ -50,6 +50,18 @@ fn activemq_consumer_fields(c: &RawConsumer) -> Vec<(&'static str, Location)> {
         (
             "subscription",
             c.subscription.as_ref().map(|f| f.referenced),
+        ),
+        ("priority", c.priority.as_ref().map(|f| f.referenced)),
+        ("exclusive", c.exclusive.as_ref().map(|f| f.referenced)),
+        (
+            "message_priority_supported",
+            c.message_priority_supported.as_ref().map(|f| f.referenced),
+        ),
+        (
+            "consumer_expiry_check_enabled",
+            c.consumer_expiry_check_enabled
+                .as_ref()
+                .map(|f| f.referenced),
         ),
     ]
     .into_iter()
@@ -122,6 +134,29 @@ fn rocketmq_consumer_fields(c: &RawConsumer) -> Vec<(&'static str, Location)> {
 }
 
 impl Ctx<'_> {
+    /// The JMS message properties a RocketMQ producer does not have (JMSXGroupID,
+    /// JMSExpiration, JMSPriority): refused rather than silently ignored.
+    pub(super) fn refuse_jms_producer_fields(&self, producers: &[&RawProducer]) -> R<()> {
+        for p in producers {
+            let fields = [
+                ("groups", p.groups.as_ref().map(|f| f.referenced)),
+                (
+                    "time_to_live",
+                    p.time_to_live.as_ref().map(|f| f.referenced),
+                ),
+                ("priority", p.priority.as_ref().map(|f| f.referenced)),
+            ];
+            if let Some((name, Some(loc))) = fields.iter().find(|(_, l)| l.is_some()) {
+                return Err(self.err(
+                    loc,
+                    format!("producer {name} is an ActiveMQ (JMS) setting, but the broker flavor is `rocketmq`"),
+                    "RocketMQ producer settings: `send`, `faults`, `arrival`, `messages` (or `flavor: activemq`)",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// `broker.queues` (RocketMQ only) and the ActiveMQ-only broker fields under rocketmq.
     pub(super) fn rocketmq_broker(
         &self,
@@ -154,6 +189,14 @@ impl Ctx<'_> {
                     (
                         "persist_jms_redelivered",
                         b.persist_jms_redelivered.as_ref().map(|f| f.referenced),
+                    ),
+                    (
+                        "expire_messages_period",
+                        b.expire_messages_period.as_ref().map(|f| f.referenced),
+                    ),
+                    (
+                        "prioritized_messages",
+                        b.prioritized_messages.as_ref().map(|f| f.referenced),
                     ),
                 ];
                 if let Some((name, Some(loc))) = activemq_only.iter().find(|(_, l)| l.is_some()) {
@@ -735,6 +778,29 @@ mod tests {
                 ],
             );
         }
+    }
+
+    #[test]
+    fn jms_message_properties_and_queue_features_are_refused() {
+        let text = "name: t\nbroker:\n  flavor: rocketmq\nproducers:\n  - messages: 10\n    time_to_live: 5s\nconsumers:\n  - name: c\n";
+        assert_err(
+            text,
+            6,
+            19,
+            &["producer time_to_live is an ActiveMQ (JMS) setting"],
+        );
+        assert_err(
+            &doc("", "    exclusive: true\n"),
+            8,
+            16,
+            &["consumer `c`: exclusive is an ActiveMQ (JMS) setting"],
+        );
+        assert_err(
+            &doc("  prioritized_messages: true\n", ""),
+            4,
+            25,
+            &["broker.prioritized_messages is an ActiveMQ setting"],
+        );
     }
 
     #[test]

@@ -90,6 +90,9 @@ fn minimal_scenario_gets_activemq_defaults() {
             arrival: Arrival::Exponential { rate: 1000.0 },
             start_at: SimDuration::ZERO,
             send: Default::default(),
+            groups: None,
+            time_to_live: None,
+            priority: 4,
         }]
     );
     assert_eq!(s.consumers, vec![ConsumerConfig::new("c")]);
@@ -858,21 +861,64 @@ fn rocketmq_is_accepted_unknown_flavors_are_not() {
 }
 
 #[test]
-fn slow_consumer_strategies_are_not_modelled_yet() {
-    assert_err(
-        &format!(
-            "broker:\n  slow_consumer: {{strategy: abort, max_slow_duration: 30s}}\n{MINIMAL}"
+fn slow_consumer_strategies_take_activemq_defaults() {
+    use crate::model::config::{AbortSlowConsumer, SlowConsumerStrategy};
+    let strategy = |text: &str| {
+        ok(&format!("broker:\n  slow_consumer: {text}\n{MINIMAL}"))
+            .scenario
+            .broker
+            .slow_consumer
+    };
+    let defaults = AbortSlowConsumer {
+        max_slow_count: None,
+        max_slow_duration: Some(SimDuration::from_secs(30)),
+        check_period: SimDuration::from_secs(30),
+        abort_connection: false,
+    };
+    assert_eq!(
+        strategy("{strategy: abort_slow_ack}"),
+        SlowConsumerStrategy::AbortSlowAck {
+            abort: defaults,
+            max_time_since_last_ack: Some(SimDuration::from_secs(30)),
+            ignore_idle_consumers: true,
+        }
+    );
+    assert_eq!(
+        strategy(
+            "{strategy: abort_slow_ack, max_slow_count: 3, max_slow_duration: -1, check_period: 5s, abort_connection: true, max_time_since_last_ack: 10s, ignore_idle_consumers: false}"
         ),
-        2,
-        29,
-        &["`abort` (AbortSlowConsumerStrategy) is not modelled yet"],
+        SlowConsumerStrategy::AbortSlowAck {
+            abort: AbortSlowConsumer {
+                max_slow_count: Some(3),
+                max_slow_duration: None,
+                check_period: SimDuration::from_secs(5),
+                abort_connection: true,
+            },
+            max_time_since_last_ack: Some(SimDuration::from_secs(10)),
+            ignore_idle_consumers: false,
+        }
     );
-    assert_err(
-        &format!("broker:\n  slow_consumer:\n    strategy: abort_slow_ack\n{MINIMAL}"),
-        3,
-        15,
-        &["AbortSlowAckConsumerStrategy"],
+    assert_eq!(
+        strategy("{strategy: abort, max_slow_count: -1}"),
+        SlowConsumerStrategy::Abort(defaults)
     );
+}
+
+#[test]
+fn slow_consumer_abort_on_a_queue_warns() {
+    let w = warnings(&format!(
+        "broker:\n  slow_consumer: {{strategy: abort}}\n{MINIMAL}"
+    ));
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].message.contains("never aborts a queue consumer"),
+        "{w:?}"
+    );
+    assert_eq!((w[0].line, w[0].column), (Some(2), Some(29)));
+}
+
+#[test]
+fn slow_consumer_errors() {
     assert_err(
         &format!("broker:\n  slow_consumer: sometimes\n{MINIMAL}"),
         2,
@@ -886,6 +932,114 @@ fn slow_consumer_strategies_are_not_modelled_yet() {
         2,
         36,
         &["unknown field `max_slow_durration`", "`max_slow_duration`"],
+    );
+    assert_err(
+        &format!(
+            "broker:\n  slow_consumer: {{strategy: abort, max_time_since_last_ack: 1s}}\n{MINIMAL}"
+        ),
+        2,
+        61,
+        &["`max_time_since_last_ack` belongs to AbortSlowAckConsumerStrategy"],
+    );
+    assert_err(
+        &format!(
+            "broker:\n  slow_consumer: {{strategy: abort_slow_ack, check_period: 0}}\n{MINIMAL}"
+        ),
+        2,
+        59,
+        &["check_period 0", "a positive duration"],
+    );
+    assert_err(
+        &format!("broker:\n  slow_consumer: {{strategy: slowest}}\n{MINIMAL}"),
+        2,
+        29,
+        &[
+            "unknown slow_consumer strategy `slowest`",
+            "`abort_slow_ack`",
+        ],
+    );
+}
+
+#[test]
+fn consumer_priority_exclusive_and_producer_groups() {
+    let c = consumer(&with_consumers("  - {priority: 127, exclusive: true}\n"));
+    assert_eq!((c.priority, c.exclusive), (127, true));
+    let d = consumer(MINIMAL);
+    assert_eq!((d.priority, d.exclusive), (0, false));
+    let p = ok("name: t\nproducers:\n  - {messages: 10, groups: 1024}\nconsumers:\n  - {}\n")
+        .scenario
+        .producers[0]
+        .groups;
+    assert_eq!(p, Some(1024));
+    assert_eq!(ok(MINIMAL).scenario.producers[0].groups, None);
+    assert_err(
+        &with_consumers("  - {priority: 128}\n"),
+        5,
+        16,
+        &["priority 128 is out of range", "0..=127"],
+    );
+    assert_err(
+        "name: t\nproducers:\n  - {messages: 10, groups: 1025}\nconsumers:\n  - {}\n",
+        3,
+        28,
+        &["groups 1025 is out of range", "1..=1024"],
+    );
+}
+
+#[test]
+fn time_to_live_and_expiry_settings() {
+    let l = ok(
+        "name: t\nbroker: {expire_messages_period: 5s}\nproducers:\n  - {messages: 10, time_to_live: 2s}\nconsumers:\n  - {consumer_expiry_check_enabled: false}\n",
+    );
+    let s = &l.scenario;
+    assert_eq!(s.producers[0].time_to_live, Some(SimDuration::from_secs(2)));
+    assert_eq!(
+        s.broker.expire_messages_period,
+        Some(SimDuration::from_secs(5))
+    );
+    assert!(!s.consumers[0].consumer_expiry_check_enabled);
+    let d = ok(MINIMAL).scenario;
+    assert_eq!(d.producers[0].time_to_live, None);
+    assert_eq!(
+        d.broker.expire_messages_period,
+        Some(SimDuration::from_secs(30))
+    );
+    assert!(d.consumers[0].consumer_expiry_check_enabled);
+    // 0 = never expires / no periodic sweep, as in ActiveMQ.
+    let z = ok("name: t\nbroker: {expire_messages_period: 0}\nproducers:\n  - {messages: 10, time_to_live: 0}\nconsumers:\n  - {}\n").scenario;
+    assert_eq!(
+        (z.producers[0].time_to_live, z.broker.expire_messages_period),
+        (None, None)
+    );
+    assert_err(
+        "name: t\nproducers:\n  - {messages: 10, time_to_live: soon}\nconsumers:\n  - {}\n",
+        3,
+        34,
+        &["time_to_live: `soon` is not a duration"],
+    );
+}
+
+#[test]
+fn message_priority_settings() {
+    let s = ok("name: t\nbroker: {prioritized_messages: true}\nproducers:\n  - {messages: 10, priority: 9}\nconsumers:\n  - {message_priority_supported: true}\n").scenario;
+    assert!(s.broker.prioritized_messages);
+    assert_eq!(s.producers[0].priority, 9);
+    assert!(s.consumers[0].message_priority_supported);
+    let d = ok(MINIMAL).scenario;
+    assert!(!d.broker.prioritized_messages);
+    assert_eq!(d.producers[0].priority, 4);
+    assert!(!d.consumers[0].message_priority_supported);
+    assert_err(
+        "name: t\nproducers:\n  - {messages: 10, priority: 10}\nconsumers:\n  - {}\n",
+        3,
+        30,
+        &["priority 10 is out of range", "0..=9"],
+    );
+    assert_err(
+        &with_consumers("  - {ack_mode: transacted, message_priority_supported: true}\n"),
+        5,
+        56,
+        &["transactedIndividualAck"],
     );
 }
 
@@ -1772,5 +1926,36 @@ fn queues_keep_their_defaults_and_reject_topic_settings() {
         7,
         20,
         &["unknown subscription `shared`", "`durable`"],
+    );
+}
+
+#[test]
+fn topics_refuse_queue_only_settings_at_the_field() {
+    // Consumer priority, exclusive consumers, groups, TTL, priority dispatch and slow-consumer
+    // strategies are modelled for queues only: a topic scenario naming one is refused there.
+    assert_err(
+        &on_topic("{kind: topic}", "  - {exclusive: true}\n"),
+        7,
+        17,
+        &["`exclusive` is modelled for a queue destination only"],
+    );
+    assert_err(
+        "name: t\nbroker:\n  destination: {kind: topic}\nproducers:\n  - {messages: 10, time_to_live: 1s}\nconsumers:\n  - {}\n",
+        5,
+        34,
+        &["`time_to_live`", "queue destination only"],
+    );
+    assert_err(
+        "name: t\nbroker:\n  destination: {kind: topic}\n  prioritized_messages: true\nproducers:\n  - {messages: 10}\nconsumers:\n  - {}\n",
+        4,
+        25,
+        &["`broker.prioritized_messages`"],
+    );
+    let crash = "name: t\nbroker:\n  destination: {kind: topic}\n  crash: {at: 1s, restart_after: 1s}\nproducers:\n  - {messages: 10}\nconsumers:\n  - {}\n";
+    assert_err(
+        crash,
+        4,
+        10,
+        &["broker crash is modelled for a queue destination only"],
     );
 }

@@ -17,11 +17,16 @@ use super::raw::{
 };
 use super::{GridValue, LoadedScenario, SweepSpec, Warning};
 use crate::engine::SimDuration;
+use crate::model::activemq::dispatch_selector::MAX_CONSUMER_PRIORITY;
+use crate::model::activemq::expiry::DEFAULT_EXPIRE_MESSAGES_PERIOD;
+use crate::model::activemq::groups::MAX_GROUPS;
+use crate::model::activemq::priority::{DEFAULT_PRIORITY, MAX_PRIORITY as MAX_JMS_PRIORITY};
 use crate::model::config::{
-    AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig, CrashPoint,
-    DEFAULT_OPTIMIZE_ACK_TIMEOUT, DEFAULT_QUEUE_PREFETCH, DeliveryMode, DurationDist,
-    FailureConfig, FailureHandling, MAX_CONSUMER_INSTANCES, MAX_MESSAGES, MAX_PREFETCH,
-    NetworkConfig, ProducerConfig, RedeliveryPolicy, Scenario, SlowConsumerStrategy,
+    AbortSlowConsumer, AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashConfig,
+    CrashPoint, DEFAULT_MAX_TIME_SINCE_LAST_ACK, DEFAULT_OPTIMIZE_ACK_TIMEOUT,
+    DEFAULT_QUEUE_PREFETCH, DeliveryMode, DurationDist, FailureConfig, FailureHandling,
+    MAX_CONSUMER_INSTANCES, MAX_MESSAGES, MAX_PREFETCH, NetworkConfig, ProducerConfig,
+    RedeliveryPolicy, Scenario, SlowConsumerStrategy,
 };
 use crate::model::config::{
     DEFAULT_DURABLE_TOPIC_PREFETCH, DEFAULT_TOPIC_PREFETCH, DestinationConfig,
@@ -29,6 +34,7 @@ use crate::model::config::{
     TopicPolicy,
 };
 
+mod queue_only;
 mod send;
 #[cfg(test)]
 mod send_tests;
@@ -587,6 +593,19 @@ impl Ctx<'_> {
                 format!("at most {MAX_CONSUMER_INSTANCES}"),
             ));
         }
+        if broker.flavor == BrokerFlavor::RocketMq {
+            let raw_producers: Vec<_> = producers_field.value.iter().map(|p| &p.value).collect();
+            self.refuse_jms_producer_fields(&raw_producers)?;
+        }
+        if broker.destination.is_topic() {
+            let raw_producers: Vec<_> = producers_field.value.iter().map(|p| &p.value).collect();
+            let raw_consumers: Vec<_> = consumers_field.value.iter().map(|c| &c.value).collect();
+            self.refuse_queue_only_on_topic(
+                raw.broker.as_ref().map(|b| &b.value),
+                &raw_producers,
+                &raw_consumers,
+            )?;
+        }
         // On a topic every subscriber may get its own copy, each with its own id.
         if broker.destination.is_topic()
             && u128::from(total_messages) * u128::from(instances) > u128::from(MAX_MESSAGES)
@@ -696,6 +715,14 @@ impl Ctx<'_> {
             Some(f) => self.flag("persist_jms_redelivered", f)?,
             None => false,
         };
+        let expire_messages_period = match &b.expire_messages_period {
+            Some(f) => Some(self.duration("expire_messages_period", f)?).filter(|p| !p.is_zero()),
+            None => Some(DEFAULT_EXPIRE_MESSAGES_PERIOD),
+        };
+        let prioritized_messages = match &b.prioritized_messages {
+            Some(f) => self.flag("prioritized_messages", f)?,
+            None => false,
+        };
         Ok(BrokerConfig {
             flavor,
             redelivery,
@@ -705,6 +732,8 @@ impl Ctx<'_> {
             destination,
             crash,
             persist_jms_redelivered,
+            expire_messages_period,
+            prioritized_messages,
         })
     }
 
@@ -750,8 +779,8 @@ impl Ctx<'_> {
         }))
     }
 
-    fn slow_consumer(&self, f: &Spanned<ScalarOr<RawSlowConsumer>>) -> R<SlowConsumerStrategy> {
-        const EXPECTED: &str = "`none` (the only strategy modelled so far)";
+    fn slow_consumer(&mut self, f: &Spanned<ScalarOr<RawSlowConsumer>>) -> R<SlowConsumerStrategy> {
+        const EXPECTED: &str = "`none`, or a mapping `{strategy: abort | abort_slow_ack, ...}`";
         match &f.value {
             ScalarOr::Scalar(Scalar::Null) => Ok(SlowConsumerStrategy::None),
             ScalarOr::Scalar(Scalar::Str(s)) if s.trim().eq_ignore_ascii_case("none") => {
@@ -760,7 +789,7 @@ impl Ctx<'_> {
             ScalarOr::Scalar(s) => Err(self.err(
                 &f.referenced,
                 format!("unknown slow_consumer `{s}`"),
-                format!("{EXPECTED}, or a mapping `{{strategy: abort | abort_slow_ack, ...}}`"),
+                EXPECTED,
             )),
             ScalarOr::Map(m) => {
                 let strategy = self.required(
@@ -769,27 +798,116 @@ impl Ctx<'_> {
                     "slow_consumer mapping without `strategy`",
                     "`strategy:` one of `none`, `abort`, `abort_slow_ack`",
                 )?;
+                #[derive(Clone, Copy, PartialEq)]
+                enum Which {
+                    None,
+                    Abort,
+                    AbortSlowAck,
+                }
                 let which = self.word(
                     "slow_consumer strategy",
                     strategy,
                     &[
-                        ("none", ""),
-                        ("abort", "AbortSlowConsumerStrategy"),
-                        ("abort_slow_ack", "AbortSlowAckConsumerStrategy"),
+                        ("none", Which::None),
+                        ("abort", Which::Abort),
+                        ("abort_slow_ack", Which::AbortSlowAck),
                     ],
                 )?;
-                if which.is_empty() {
+                if which != Which::AbortSlowAck {
+                    for (key, set) in [
+                        (
+                            "max_time_since_last_ack",
+                            m.max_time_since_last_ack.as_ref().map(|f| f.referenced),
+                        ),
+                        (
+                            "ignore_idle_consumers",
+                            m.ignore_idle_consumers.as_ref().map(|f| f.referenced),
+                        ),
+                    ] {
+                        if let Some(loc) = set {
+                            return Err(self.err(
+                                &loc,
+                                format!(
+                                    "slow_consumer: `{key}` belongs to AbortSlowAckConsumerStrategy"
+                                ),
+                                "`strategy: abort_slow_ack` to use it",
+                            ));
+                        }
+                    }
+                }
+                if which == Which::None {
                     return Ok(SlowConsumerStrategy::None);
                 }
-                Err(self.err(
-                    &strategy.referenced,
-                    format!(
-                        "slow_consumer strategy `{}` ({which}) is not modelled yet (a later issue adds slow consumer strategies)",
-                        strategy.value.0
-                    ),
-                    EXPECTED,
-                ))
+                let d = AbortSlowConsumer::default();
+                let max_slow_count = match &m.max_slow_count {
+                    Some(c) => match self.int_in("max_slow_count", c, -1, i128::from(i64::MAX))? {
+                        n if n <= 0 => None,
+                        n => Some(n as u64),
+                    },
+                    None => d.max_slow_count,
+                };
+                let max_slow_duration = match &m.max_slow_duration {
+                    Some(f) => self.duration_or_off("max_slow_duration", f)?,
+                    None => d.max_slow_duration,
+                };
+                let check_period = match &m.check_period {
+                    Some(f) => {
+                        let p = self.duration("check_period", f)?;
+                        if p.is_zero() {
+                            return Err(self.err(
+                                &f.referenced,
+                                "check_period 0: java.util.Timer rejects a non-positive period",
+                                "a positive duration such as `30s`",
+                            ));
+                        }
+                        p
+                    }
+                    None => d.check_period,
+                };
+                let abort_connection = match &m.abort_connection {
+                    Some(f) => self.flag("abort_connection", f)?,
+                    None => d.abort_connection,
+                };
+                if let Some(f) = &m.ignore_network_consumers {
+                    // Validated for the user's sake; the model has no network consumers.
+                    self.flag("ignore_network_consumers", f)?;
+                }
+                let abort = AbortSlowConsumer {
+                    max_slow_count,
+                    max_slow_duration,
+                    check_period,
+                    abort_connection,
+                };
+                if which == Which::Abort {
+                    self.warn(
+                        &strategy.referenced,
+                        "slow_consumer strategy `abort` never aborts a queue consumer: AbortSlowConsumerStrategy acts on the subscription's slow flag, which PrefetchSubscription.dispatchPending raises only with messages pending in the subscription, and a queue never leaves any there (semantics.md A8.1, A8.3); `abort_slow_ack` (AbortSlowAckConsumerStrategy) does abort queue consumers".to_string(),
+                    );
+                    return Ok(SlowConsumerStrategy::Abort(abort));
+                }
+                let max_time_since_last_ack = match &m.max_time_since_last_ack {
+                    Some(f) => self.duration_or_off("max_time_since_last_ack", f)?,
+                    None => Some(DEFAULT_MAX_TIME_SINCE_LAST_ACK),
+                };
+                let ignore_idle_consumers = match &m.ignore_idle_consumers {
+                    Some(f) => self.flag("ignore_idle_consumers", f)?,
+                    None => true,
+                };
+                Ok(SlowConsumerStrategy::AbortSlowAck {
+                    abort,
+                    max_time_since_last_ack,
+                    ignore_idle_consumers,
+                })
             }
+        }
+    }
+
+    /// A duration where ActiveMQ's `-1` (any negative value) switches the rule off: `None`.
+    fn duration_or_off(&self, key: &str, f: &Spanned<Dur>) -> R<Option<SimDuration>> {
+        match &f.value.0 {
+            Scalar::Int(n) if *n < 0 => Ok(None),
+            Scalar::Float(x) if *x < 0.0 => Ok(None),
+            _ => self.duration(key, f).map(Some),
         }
     }
 
@@ -890,12 +1008,26 @@ impl Ctx<'_> {
             .opt_duration("start_at", &p.start_at)?
             .unwrap_or(SimDuration::ZERO);
         let send = self.send_config(p, at, &name, flavor)?;
+        let time_to_live = self
+            .opt_duration("time_to_live", &p.time_to_live)?
+            .filter(|t| !t.is_zero());
+        let priority = match &p.priority {
+            Some(v) => self.int_in("priority", v, 0, i128::from(MAX_JMS_PRIORITY))? as u8,
+            None => DEFAULT_PRIORITY,
+        };
+        let groups = match &p.groups {
+            Some(g) => Some(self.int_in("groups", g, 1, i128::from(MAX_GROUPS))? as u16),
+            None => None,
+        };
         Ok(ProducerConfig {
             name,
             messages,
             arrival,
             start_at,
             send,
+            groups,
+            time_to_live,
+            priority,
         })
     }
 
@@ -1040,6 +1172,34 @@ impl Ctx<'_> {
             Some(i) => Some(self.idempotent(&i.value)?),
             None => None,
         };
+        let priority = match &c.priority {
+            Some(p) => self.int_in("priority", p, 0, i128::from(MAX_CONSUMER_PRIORITY))? as u8,
+            None => 0,
+        };
+        let exclusive = match &c.exclusive {
+            Some(f) => self.flag("exclusive", f)?,
+            None => false,
+        };
+        let consumer_expiry_check_enabled = match &c.consumer_expiry_check_enabled {
+            Some(f) => self.flag("consumer_expiry_check_enabled", f)?,
+            None => true,
+        };
+        let message_priority_supported = match &c.message_priority_supported {
+            Some(f) => self.flag("message_priority_supported", f)?,
+            None => false,
+        };
+        if let Some(f) = &c.message_priority_supported
+            && message_priority_supported
+            && ack_mode == AckMode::Transacted
+        {
+            return Err(self.err(
+                &f.referenced,
+                format!(
+                    "consumer `{name}`: message_priority_supported with ack_mode transacted is not modelled: it switches on transactedIndividualAck (a transacted INDIVIDUAL ack per message instead of DELIVERED acks, ActiveMQMessageConsumer constructor)"
+                ),
+                "message_priority_supported: false for a transacted consumer, or another ack_mode",
+            ));
+        }
 
         // What the real client rejects.
         if delivery == DeliveryMode::Listener && prefetch == 0 {
@@ -1153,6 +1313,10 @@ impl Ctx<'_> {
             rocketmq,
             subscription,
             idempotent,
+            priority,
+            exclusive,
+            consumer_expiry_check_enabled,
+            message_priority_supported,
         })
     }
 

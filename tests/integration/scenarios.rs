@@ -399,6 +399,109 @@ fn failover_hides_a_broker_outage_from_a_sync_producer() {
 }
 
 #[test]
+fn slow_consumer_abort_hands_the_stuck_consumers_prefetch_to_the_other() {
+    let out = run_file("slow-consumer-abort.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (20, 20, 20, 0, 0, 0, 0));
+    assert_eq!(s.redelivered, 0);
+    assert_eq!((s.acks.standard, s.acks.total()), (20, 20));
+    assert_eq!(s.slow_consumer_aborts, 1);
+    let stuck = consumer(&out, "stuck-0");
+    assert_eq!((stuck.processed, stuck.aborted), (1, 1));
+    assert_eq!(consumer(&out, "worker-0").processed, 19);
+    assert_eq!(consumer(&out, "worker-0").aborted, 0);
+    assert!(close(s.makespan_s, 101.0002, 1e-9), "{}", s.makespan_s);
+    assert!(close(s.end_s, 120.0, 1e-9), "{}", s.end_s);
+}
+
+#[test]
+fn slow_ack_consumer_abort_ignores_delivered_acks_and_redelivers_everything() {
+    let out = run_file("slow-ack-consumer-abort.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (50, 100, 50, 50, 0, 0, 0));
+    assert_eq!(s.redelivered, 50);
+    assert_eq!((s.acks.delivered, s.acks.standard), (10, 50));
+    assert_eq!(s.slow_consumer_aborts, 1);
+    assert_eq!(consumer(&out, "lazy-0").aborted, 1);
+    assert_eq!(consumer(&out, "backup-0").processed, 50);
+    assert!(close(s.end_s, 90.0, 1e-9), "{}", s.end_s);
+}
+
+#[test]
+fn priority_dispatch_fills_the_higher_priority_consumer_first() {
+    let out = run_file("priority-dispatch.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (30, 30, 30, 0, 0, 0, 0));
+    assert_eq!(consumer(&out, "high-0").processed, 18);
+    assert_eq!(consumer(&out, "low-0").processed, 12);
+    assert!(close(s.makespan_s, 1.396, 1e-9), "{}", s.makespan_s);
+}
+
+#[test]
+fn exclusive_consumer_failover_hands_everything_to_the_standby() {
+    let out = run_file("exclusive-consumer-failover.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (30, 30, 30, 0, 0, 0, 0));
+    assert_eq!(s.redelivered, 10);
+    assert_eq!(consumer(&out, "primary-0").processed, 10);
+    assert_eq!(consumer(&out, "standby-0").processed, 20);
+    assert!(close(s.makespan_s, 1.305, 1e-9), "{}", s.makespan_s);
+}
+
+#[test]
+fn message_groups_stay_with_their_owner_and_move_when_it_leaves() {
+    let out = run_file("message-groups.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (30, 30, 30, 0, 0, 0, 0));
+    assert_eq!(s.redelivered, 5);
+    assert_eq!(consumer(&out, "a-0").processed, 10);
+    assert_eq!(consumer(&out, "b-0").processed, 15);
+    assert_eq!(consumer(&out, "c-0").processed, 5);
+    assert!(close(s.makespan_s, 1.155, 1e-9), "{}", s.makespan_s);
+}
+
+#[test]
+fn message_ttl_expiry_in_the_broker_and_at_the_client() {
+    let s = run_file("message-ttl-expiry.yaml").summary;
+    assert_eq!(fates(&s), (20, 4, 4, 0, 0, 0, 0));
+    assert_eq!(s.expired, 16);
+    assert_eq!(
+        (s.acks.expired, s.acks.standard, s.acks.total()),
+        (9, 4, 13)
+    );
+    assert!(close(s.makespan_s, 1.4, 1e-9), "{}", s.makespan_s);
+    assert!(close(s.end_s, 30.0, 1e-9), "{}", s.end_s);
+}
+
+/// Message ids in the order the application got them.
+fn delivery_order(scenario: &acksim::model::config::Scenario) -> (RunOutcome, Vec<u32>) {
+    use acksim::model::trace::{TraceKind, TraceRecord};
+    let mut trace: Vec<TraceRecord> = Vec::new();
+    let out = run(scenario, Some(&mut trace)).expect("run");
+    let order = trace
+        .iter()
+        .filter(|r| r.kind == TraceKind::Delivered)
+        .filter_map(|r| r.message)
+        .collect();
+    (out, order)
+}
+
+#[test]
+fn message_priority_dispatches_the_highest_priority_first_when_enabled() {
+    let path = scenarios_dir().join("message-priority.yaml");
+    let mut scenario = acksim::scenario::load(&path)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .scenario;
+    let (out, order) = delivery_order(&scenario);
+    assert_eq!(fates(&out.summary), (10, 10, 10, 0, 0, 0, 0));
+    assert_eq!(order, vec![1, 2, 4, 6, 8, 10, 3, 5, 7, 9]);
+    assert!(close(out.summary.makespan_s, 1.1, 1e-9));
+    scenario.broker.prioritized_messages = false;
+    let (_, fifo) = delivery_order(&scenario);
+    assert_eq!(fifo, (1..=10).collect::<Vec<u32>>());
+}
+
+#[test]
 fn rocketmq_crash_reconsumes_from_the_last_persisted_offset() {
     let out = run_file("rocketmq-crash-reconsume-window.yaml");
     let s = &out.summary;

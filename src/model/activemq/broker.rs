@@ -5,7 +5,14 @@
 //! triggers is made, at the instant the command arrives. It reports what it did through
 //! [`BrokerEffect`]s; it knows nothing about clients, networks or metrics.
 
+use crate::engine::SimTime;
 use crate::model::activemq::ack::{AckType, MessageAck};
+use crate::model::activemq::dispatch_selector::{
+    DispatchInfo, QueueDispatchSelector, add_to_consumer_list,
+};
+use crate::model::activemq::expiry::is_expired;
+use crate::model::activemq::groups::MessageGroupOwners;
+use crate::model::activemq::priority;
 use crate::model::message::{MessageId, MessageRef};
 use std::collections::VecDeque;
 
@@ -26,6 +33,8 @@ pub enum BrokerEffect {
     DeadLettered { id: MessageId },
     /// A topic subscription dropped its copy without delivery or DLQ (A5.6, A9.3).
     Discarded { id: MessageId },
+    /// The message expired in the broker or was EXPIRED-acked by a client (A10.1).
+    Expired { id: MessageId },
 }
 
 /// Why an ack could not be applied. The real broker answers such an ack with a JMSException
@@ -53,15 +62,18 @@ pub struct PrefetchSubscription {
     pub extension: u32,
     /// Dispatched and not yet acknowledged, in dispatch order.
     pub dispatched: VecDeque<MessageRef>,
+    /// Consumer priority and exclusivity (A7.3, A7.5).
+    pub info: DispatchInfo,
 }
 
 impl PrefetchSubscription {
-    pub(crate) fn new(consumer: usize, prefetch: u32) -> Self {
+    pub(crate) fn new(consumer: usize, prefetch: u32, info: DispatchInfo) -> Self {
         Self {
             consumer,
             prefetch,
             extension: 0,
             dispatched: VecDeque::new(),
+            info,
         }
     }
 
@@ -116,6 +128,22 @@ pub struct Queue {
     peak_dispatched: Vec<usize>,
     /// `PolicyEntry.usePrefetchExtension`.
     use_prefetch_extension: bool,
+    /// The exclusive consumer, if any (A7.5).
+    selector: QueueDispatchSelector,
+    /// Message group owners (A7.6).
+    groups: MessageGroupOwners,
+    /// The simulated time of the command being applied, for expiry checks (A10.1).
+    now: SimTime,
+    /// `PolicyEntry.prioritizedMessages`: waiting messages ordered by JMSPriority (A10.2).
+    prioritized: bool,
+}
+
+/// Which waiting list a message comes from, and the positions reached in each, while one
+/// dispatch pass walks the waiting messages.
+#[derive(Debug, Clone, Copy, Default)]
+struct WaitingCursor {
+    redelivered: usize,
+    pending: usize,
 }
 
 impl Queue {
@@ -127,6 +155,26 @@ impl Queue {
             consumer_list: Vec::new(),
             peak_dispatched: Vec::new(),
             use_prefetch_extension,
+            selector: QueueDispatchSelector::default(),
+            groups: MessageGroupOwners::default(),
+            now: SimTime::ZERO,
+            prioritized: false,
+        }
+    }
+
+    /// `prioritizedMessages` on: both waiting lists are kept highest JMSPriority first and
+    /// are merged by priority when dispatching (A10.2).
+    pub fn with_prioritized_messages(mut self, prioritized: bool) -> Self {
+        self.prioritized = prioritized;
+        self
+    }
+
+    /// Appends to a waiting list: at its end, or at the end of its priority band.
+    fn push_waiting(prioritized: bool, list: &mut VecDeque<MessageRef>, message: MessageRef) {
+        if prioritized {
+            priority::insert_last(list, message);
+        } else {
+            list.push_back(message);
         }
     }
 
@@ -165,27 +213,95 @@ impl Queue {
             .chain(self.subscriptions().flat_map(|(_, s)| s.dispatched.iter()))
     }
 
-    /// `Queue.send`: a message is accepted and dispatched if a consumer has room.
+    /// The broker's clock: the time of the command about to be applied.
+    pub fn set_clock(&mut self, now: SimTime) {
+        self.now = now;
+    }
+
+    /// `Queue.send`: a message is accepted and dispatched if a consumer has room; one already
+    /// expired is expired at once (A10.1).
     pub fn enqueue(&mut self, message: MessageRef, effects: &mut Vec<BrokerEffect>) {
-        self.pending.push_back(message);
+        if is_expired(&message, self.now) {
+            effects.push(BrokerEffect::Expired { id: message.id });
+            return;
+        }
+        Self::push_waiting(self.prioritized, &mut self.pending, message);
         self.dispatch(effects);
     }
 
-    /// `Queue.addSubscription`: the consumer joins the end of the consumer list (all
-    /// consumers have the default priority 0, A7.3).
+    /// `Queue.expireMessages` (every `expireMessagesPeriod`, A10.1): every waiting message
+    /// that has expired is removed; dispatched ones (locked by a subscription) are left to
+    /// their consumer. Returns how many expired.
+    pub fn expire_waiting(&mut self, effects: &mut Vec<BrokerEffect>) -> usize {
+        let now = self.now;
+        let before = effects.len();
+        for list in [&mut self.redelivered_waiting, &mut self.pending] {
+            list.retain(|m| {
+                let expired = is_expired(m, now);
+                if expired {
+                    effects.push(BrokerEffect::Expired { id: m.id });
+                }
+                !expired
+            });
+        }
+        let expired = effects.len() - before;
+        self.dispatch(effects);
+        expired
+    }
+
+    /// Whether any waiting message carries an expiration (a later sweep could expire it).
+    pub fn has_expiring_waiting(&self) -> bool {
+        self.pending
+            .iter()
+            .chain(self.redelivered_waiting.iter())
+            .any(|m| m.expiration > SimTime::ZERO)
+    }
+
+    /// `Queue.addSubscription` for a consumer with the default priority 0, not exclusive:
+    /// it joins the end of the consumer list (A7.3).
     pub fn add_subscription(
         &mut self,
         consumer: usize,
         prefetch: u32,
         effects: &mut Vec<BrokerEffect>,
     ) -> SubscriptionId {
+        self.add_subscription_with(consumer, prefetch, DispatchInfo::default(), effects)
+    }
+
+    /// `Queue.addSubscription`: the consumer joins the end of its priority band (A7.3) and may
+    /// become the exclusive consumer (A7.5).
+    pub fn add_subscription_with(
+        &mut self,
+        consumer: usize,
+        prefetch: u32,
+        info: DispatchInfo,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> SubscriptionId {
         let id = self.subscriptions.len();
         self.subscriptions
-            .push(Some(PrefetchSubscription::new(consumer, prefetch)));
+            .push(Some(PrefetchSubscription::new(consumer, prefetch, info)));
         self.peak_dispatched.push(0);
-        self.consumer_list.push(id);
+        self.add_to_consumer_list(id);
+        let subs = &self.subscriptions;
+        self.selector.on_added(id, info, |s| Self::info_of(subs, s));
         self.dispatch(effects);
         id
+    }
+
+    fn info_of(subs: &[Option<PrefetchSubscription>], s: SubscriptionId) -> DispatchInfo {
+        subs[s].as_ref().map_or(DispatchInfo::default(), |s| s.info)
+    }
+
+    /// Takes subscription `id` out of the queue: off the consumer list, and the exclusive
+    /// role handed over if it had it (A7.5).
+    fn take_subscription(&mut self, id: SubscriptionId) -> Option<PrefetchSubscription> {
+        let sub = self.subscriptions.get_mut(id).and_then(Option::take)?;
+        self.consumer_list.retain(|&s| s != id);
+        let subs = &self.subscriptions;
+        self.selector
+            .on_removed(id, &self.consumer_list, |s| Self::info_of(subs, s));
+        self.groups.remove_consumer(id);
+        Some(sub)
     }
 
     /// `Queue.removeSubscription` after a connection drop (`LAST_DELIVERED_UNKNOWN`, A5.2):
@@ -197,14 +313,41 @@ impl Queue {
         id: SubscriptionId,
         effects: &mut Vec<BrokerEffect>,
     ) -> usize {
-        let Some(sub) = self.subscriptions.get_mut(id).and_then(Option::take) else {
+        let Some(sub) = self.take_subscription(id) else {
             return 0;
         };
-        self.consumer_list.retain(|&s| s != id);
         let taken = sub.dispatched.len();
         for mut m in sub.dispatched {
             m.redelivery_counter += 1;
-            self.redelivered_waiting.push_back(m);
+            Self::push_waiting(self.prioritized, &mut self.redelivered_waiting, m);
+        }
+        self.dispatch(effects);
+        taken
+    }
+
+    /// `Queue.removeSubscription` after a clean `RemoveInfo` from the client (A5.3): messages
+    /// from the head of the dispatched list up to and including `last_delivered` (the last
+    /// one handed to the application) get `redeliveryCounter++`; the later, merely prefetched
+    /// ones do not; if `last_delivered` is not in the list, none do. All of them join the
+    /// redelivery list (A5.1). Returns how many messages were taken back.
+    pub fn remove_subscription_on_close(
+        &mut self,
+        id: SubscriptionId,
+        last_delivered: Option<MessageId>,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> usize {
+        let Some(sub) = self.take_subscription(id) else {
+            return 0;
+        };
+        let delivered_up_to = last_delivered
+            .and_then(|last| sub.dispatched.iter().position(|m| m.id == last))
+            .map_or(0, |pos| pos + 1);
+        let taken = sub.dispatched.len();
+        for (i, mut m) in sub.dispatched.into_iter().enumerate() {
+            if i < delivered_up_to {
+                m.redelivery_counter += 1;
+            }
+            Self::push_waiting(self.prioritized, &mut self.redelivered_waiting, m);
         }
         self.dispatch(effects);
         taken
@@ -358,10 +501,12 @@ impl Queue {
                 sub.range(ack)?;
             }
             AckType::Expired => {
-                return Err(AckError::Unmatched {
-                    ack: *ack,
-                    reason: "message expiry is not modelled on queues yet",
-                });
+                // Like POISON, but the range expires (A6.2).
+                let range = sub.range(ack)?;
+                for m in sub.dispatched.drain(range) {
+                    effects.push(BrokerEffect::Expired { id: m.id });
+                }
+                contract(sub, 1);
             }
         }
         Ok(())
@@ -413,23 +558,45 @@ impl Queue {
     }
 
     /// `Queue.doActualDispatch` (A7): each waiting message, redeliveries first, goes to the
-    /// first consumer in the list that is not full; the receiver then moves to the end of the
-    /// list (round robin) when there is more than one consumer. Stops when every consumer is
-    /// full or nothing waits.
+    /// first consumer in the list that is not full, that the dispatch selector allows (the
+    /// exclusive consumer, if one exists, A7.5) and that passes the message-group check
+    /// (A7.6); the receiver then moves to the end of its priority band (round robin, A7.4)
+    /// when there is more than one consumer and it is not the exclusive one. A message no
+    /// candidate may take (its group's owner is full) is passed over and the next one tried.
+    /// Stops when no consumer can take anything or nothing waits.
+    ///
+    /// The real broker looks at up to `maxPageSize` (200) paged-in messages per pass; the model
+    /// looks at every waiting message, which differs only when more than 200 messages wait
+    /// behind groups whose owners are full.
     fn dispatch(&mut self, effects: &mut Vec<BrokerEffect>) {
-        while self.waiting() > 0 {
-            let target = self.consumer_list.iter().position(|&s| {
-                !self.subscriptions[s]
-                    .as_ref()
-                    .expect("listed subscriptions are live")
-                    .is_full()
+        let mut cursor = WaitingCursor::default();
+        while let Some((from_redelivered, message)) = self.peek_waiting(cursor) {
+            // Page-in (which needs a consumer) drops an expired message (A10.1).
+            if !self.consumer_list.is_empty() && is_expired(&message, self.now) {
+                self.take_waiting(cursor, from_redelivered);
+                effects.push(BrokerEffect::Expired { id: message.id });
+                continue;
+            }
+            let target = (0..self.consumer_list.len()).find(|&i| {
+                let s = self.consumer_list[i];
+                self.is_candidate(s) && message.group.is_none_or(|g| self.groups.assign(s, g))
             });
-            let Some(pos) = target else { return };
-            let message = self
-                .redelivered_waiting
-                .pop_front()
-                .or_else(|| self.pending.pop_front())
-                .expect("waiting() > 0");
+            let Some(pos) = target else {
+                // Without a group the message was refused only because no consumer can take
+                // anything now; with one, a later message of another group may still go.
+                if message.group.is_none()
+                    || !self.consumer_list.iter().any(|&s| self.is_candidate(s))
+                {
+                    return;
+                }
+                if from_redelivered {
+                    cursor.redelivered += 1;
+                } else {
+                    cursor.pending += 1;
+                }
+                continue;
+            };
+            let message = self.take_waiting(cursor, from_redelivered);
             let id = self.consumer_list[pos];
             let sub = self.subscriptions[id]
                 .as_mut()
@@ -443,11 +610,68 @@ impl Queue {
                 subscription: id,
                 message,
             });
-            if self.consumer_list.len() > 1 {
-                let moved = self.consumer_list.remove(pos);
-                self.consumer_list.push(moved);
+            if self.consumer_list.len() > 1 && !self.selector.is_exclusive_consumer(id) {
+                self.consumer_list.remove(pos);
+                self.add_to_consumer_list(id);
             }
         }
+    }
+
+    /// Removes the waiting message `cursor` points at in the list it came from.
+    fn take_waiting(&mut self, cursor: WaitingCursor, from_redelivered: bool) -> MessageRef {
+        if from_redelivered {
+            self.redelivered_waiting.remove(cursor.redelivered)
+        } else {
+            self.pending.remove(cursor.pending)
+        }
+        .expect("the cursor points at a waiting message")
+    }
+
+    /// The next waiting message to try from `cursor`, and whether it is a redelivery:
+    /// redeliveries first (A5.1), or with `prioritizedMessages` the higher JMSPriority first,
+    /// redeliveries first within a priority (A10.2).
+    fn peek_waiting(&self, cursor: WaitingCursor) -> Option<(bool, MessageRef)> {
+        let redelivered = self.redelivered_waiting.get(cursor.redelivered);
+        let pending = self.pending.get(cursor.pending);
+        match (redelivered, pending) {
+            (Some(r), Some(p)) if self.prioritized && p.priority > r.priority => Some((false, *p)),
+            (Some(r), _) => Some((true, *r)),
+            (None, Some(p)) => Some((false, *p)),
+            (None, None) => None,
+        }
+    }
+
+    /// Not full and allowed by the dispatch selector.
+    fn is_candidate(&self, s: SubscriptionId) -> bool {
+        self.selector.can_select(s)
+            && !self.subscriptions[s]
+                .as_ref()
+                .expect("listed subscriptions are live")
+                .is_full()
+    }
+
+    /// `Queue.addToConsumerList` (A7.3): at the end of its priority band; once message groups
+    /// are in use, `orderedCompare` also puts consumers owning fewer groups first within a
+    /// band (`Collections.sort` of the whole list, stable).
+    fn add_to_consumer_list(&mut self, id: SubscriptionId) {
+        let subs = &self.subscriptions;
+        add_to_consumer_list(&mut self.consumer_list, id, |s| {
+            Self::info_of(subs, s).priority
+        });
+        if self.groups.in_use() {
+            self.sort_consumer_list();
+        }
+    }
+
+    fn sort_consumer_list(&mut self) {
+        let subs = &self.subscriptions;
+        let groups = &self.groups;
+        self.consumer_list.sort_by_key(|&s| {
+            (
+                std::cmp::Reverse(Self::info_of(subs, s).priority),
+                groups.assigned_groups(s),
+            )
+        });
     }
 }
 
@@ -463,6 +687,9 @@ mod tests {
             persistent: true,
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
+            group: None,
+            expiration: SimTime::ZERO,
+            priority: 4,
         }
     }
 
@@ -654,6 +881,49 @@ mod tests {
             .collect();
         assert_eq!(dispatched.len(), 1);
         assert_eq!((dispatched[0].id, dispatched[0].redelivery_counter), (1, 1));
+    }
+
+    #[test]
+    fn a5_3_clean_close_increments_only_up_to_the_last_delivered() {
+        let mut q = Queue::new(true);
+        let mut fx = Vec::new();
+        let a = q.add_subscription(0, 3, &mut fx);
+        for i in 1..=3 {
+            q.enqueue(msg(i), &mut fx);
+        }
+        // a handed 1 and 2 to its application; 3 was only prefetched.
+        assert_eq!(q.remove_subscription_on_close(a, Some(2), &mut fx), 3);
+        fx.clear();
+        let b = q.add_subscription(1, 5, &mut fx);
+        let counters: Vec<(MessageId, u32)> = fx
+            .iter()
+            .filter_map(|e| match e {
+                BrokerEffect::Dispatched { message, .. } => {
+                    Some((message.id, message.redelivery_counter))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(counters, vec![(1, 1), (2, 1), (3, 0)]);
+        assert!(q.subscription(b).is_some());
+        // A last-delivered id that is not in the list increments nothing.
+        let mut q = Queue::new(true);
+        let c = q.add_subscription(0, 2, &mut fx);
+        q.enqueue(msg(1), &mut fx);
+        q.remove_subscription_on_close(c, Some(9), &mut fx);
+        fx.clear();
+        q.add_subscription(1, 2, &mut fx);
+        assert!(matches!(
+            fx[..],
+            [BrokerEffect::Dispatched {
+                message: MessageRef {
+                    id: 1,
+                    redelivery_counter: 0,
+                    ..
+                },
+                ..
+            }]
+        ));
     }
 
     #[test]

@@ -14,6 +14,9 @@
 use crate::engine::{RngStreams, SimDuration, SimRng, SimTime};
 use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::SubscriptionId;
+use crate::model::activemq::dispatch_selector::DispatchInfo;
+use crate::model::activemq::expiry;
+use crate::model::activemq::priority;
 use crate::model::config::{
     AckMode, ConsumerConfig, CrashConfig, CrashPoint, DeliveryMode, FailureHandling, NetworkConfig,
     RedeliveryPolicy,
@@ -51,6 +54,8 @@ pub struct ConsumerStats {
     pub redelivered: u64,
     pub acks_sent: u64,
     pub crashes: u64,
+    /// Times a slow-consumer strategy aborted this instance's consumer (A8.3).
+    pub aborted: u64,
     pub busy: SimDuration,
     pub idle_with_backlog: SimDuration,
 }
@@ -84,6 +89,8 @@ pub struct Consumer {
     ack_mode: AckMode,
     delivery: DeliveryMode,
     pub prefetch: u32,
+    /// What its `ConsumerInfo` tells the queue's dispatch (priority, exclusive; A7.3, A7.5).
+    pub dispatch_info: DispatchInfo,
     /// `optimizeAcknowledge` as MC computes it: the connection option AND an AUTO session.
     optimize_acknowledge: bool,
     /// MC.isAutoAcknowledgeBatch(): DUPS_OK on a topic (A2.4).
@@ -140,6 +147,17 @@ pub struct Consumer {
     redelivery_delay: SimDuration,
     /// A prefetch-0 `receive()` has a MessagePull outstanding.
     pull_outstanding: bool,
+    /// `lastDeliveredSequenceId`: the last message `beforeMessageIsConsumed` saw; a clean
+    /// close's `RemoveInfo` carries it (A2.11, A5.3).
+    last_delivered: Option<MessageId>,
+    /// `consumerExpiryCheckEnabled` (A2.10).
+    expiry_check: bool,
+    /// `messagePrioritySupported`: the buffer is a `SimplePriorityMessageDispatchChannel`
+    /// (A10.2).
+    priority_buffer: bool,
+    /// The broker closed this consumer (`ConsumerControl(close)` or a failed connection,
+    /// A8.3): the process lives on, but its consumer takes and acknowledges nothing more.
+    closed: bool,
 
     // Application state.
     app: AppState,
@@ -180,6 +198,10 @@ impl Consumer {
             ack_mode: cfg.ack_mode,
             delivery: cfg.delivery,
             prefetch: cfg.prefetch,
+            dispatch_info: DispatchInfo {
+                priority: cfg.priority,
+                exclusive: cfg.exclusive,
+            },
             optimize_acknowledge: cfg.optimize_ack && cfg.ack_mode == AckMode::Auto,
             auto_acknowledge_batch: cfg.ack_mode == AckMode::DupsOk && cfg.subscription.is_some(),
             optimize_ack_timeout: cfg.optimize_ack_timeout,
@@ -218,6 +240,10 @@ impl Consumer {
             optimize_ack_timestamp: SimTime::ZERO,
             redelivery_delay: SimDuration::ZERO,
             pull_outstanding: false,
+            last_delivered: None,
+            expiry_check: cfg.consumer_expiry_check_enabled,
+            priority_buffer: cfg.message_priority_supported,
+            closed: false,
             app: AppState::Idle,
             processed_since_ack: 0,
             individual_to_ack: Vec::new(),
@@ -251,13 +277,13 @@ impl Consumer {
 
     /// The application is waiting for a message (for idle-with-backlog time).
     pub fn is_idle(&self) -> bool {
-        self.alive && matches!(self.app, AppState::Idle)
+        self.alive && !self.closed && matches!(self.app, AppState::Idle)
     }
 
     /// What idle-with-backlog accounting needs to know about this client (see
     /// [`BacklogView`]).
     pub fn backlog_view(&self) -> BacklogView {
-        if !self.alive {
+        if !self.alive || self.closed {
             return BacklogView::default();
         }
         BacklogView {
@@ -358,6 +384,8 @@ impl Consumer {
         self.optimize_ack_timestamp = ctx.now;
         self.redelivery_delay = SimDuration::ZERO;
         self.pull_outstanding = false;
+        self.last_delivered = None;
+        self.closed = false;
         self.running = true;
         self.app = AppState::Idle;
         self.processed_since_ack = 0;
@@ -378,9 +406,9 @@ impl Consumer {
     /// The broker dispatched a message to this client's connection `generation`: it travels
     /// the broker → client link.
     pub fn on_dispatched(&mut self, ctx: &mut Ctx, generation: u32, message: MessageRef) {
-        if !self.is_current(generation) {
-            // The process that was to receive it is dead; the broker takes it back when it
-            // sees the connection drop.
+        if !self.is_current(generation) || self.closed {
+            // The process that was to receive it is dead, or its consumer closed; the broker
+            // takes it back when it sees the connection drop or the consumer's removal.
             return;
         }
         let at = self.to_client.arrival(ctx.now);
@@ -427,7 +455,11 @@ impl Consumer {
                 break;
             }
             self.inbound.pop_front();
-            self.unconsumed.push_back(message);
+            if self.priority_buffer {
+                priority::insert_last(&mut self.unconsumed, message);
+            } else {
+                self.unconsumed.push_back(message);
+            }
             if self.prefetch == 0 {
                 self.pull_outstanding = false;
             }
@@ -436,6 +468,9 @@ impl Consumer {
 
     /// Hands the next buffered message to the application if it is waiting for one.
     fn try_deliver(&mut self, ctx: &mut Ctx) {
+        if self.closed {
+            return;
+        }
         self.take_arrived(ctx.now);
         while self.alive && self.app == AppState::Idle {
             // receive() with prefetch 0 first asks the broker for one message when nothing is
@@ -459,6 +494,14 @@ impl Consumer {
                 }
                 return;
             };
+            // An expired message is not given to the application: BMC records it as the last
+            // delivered, AMC(expired) sends an EXPIRED ack for it alone and forgets it (A2.10).
+            if self.expiry_check && expiry::is_expired(&message, ctx.now) {
+                self.last_delivered = Some(message.id);
+                self.trace(ctx, TraceKind::Expired, Some(&message));
+                self.send_ack(ctx, MessageAck::single(AckType::Expired, message.id));
+                continue;
+            }
             // preDispatchCheck, transacted sessions only (A3.4): a message whose counter
             // already exceeds the policy is POISON-acked without reaching the application.
             if self.ack_mode == AckMode::Transacted
@@ -521,6 +564,7 @@ impl Consumer {
         if !self.auto_acknowledge_batch {
             self.delivered.push_back(message);
         }
+        self.last_delivered = Some(message.id);
         if self.ack_mode == AckMode::Transacted {
             self.ack_later(ctx, message, AckType::Delivered);
         }
@@ -757,7 +801,11 @@ impl Consumer {
         }
         self.trace(ctx, TraceKind::RedeliveryDue, None);
         for m in self.redelivery_pending.drain(..).rev() {
-            self.unconsumed.push_front(m);
+            if self.priority_buffer {
+                priority::insert_first(&mut self.unconsumed, m);
+            } else {
+                self.unconsumed.push_front(m);
+            }
         }
         self.running = true;
         self.try_deliver(ctx);
@@ -792,15 +840,19 @@ impl Consumer {
         };
         self.stats.busy += ctx.now - started;
         self.app = AppState::Idle;
+        if self.closed {
+            // onMessage returned on a closed consumer: the side effect happened, but
+            // afterMessageIsConsumed and acknowledge() find the consumer closed and do nothing.
+            if !fails {
+                self.count_processed(ctx, message);
+            }
+            return;
+        }
         if fails {
             self.trace(ctx, TraceKind::Failed, Some(&message));
             self.on_failure(ctx, message);
         } else {
-            self.processed_total += 1;
-            let completion = ctx.record_processed(self.index, &message);
-            self.stats.processed += u64::from(completion.counted);
-            self.stats.duplicates += u64::from(completion.duplicate);
-            self.trace(ctx, TraceKind::Processed, Some(&message));
+            self.count_processed(ctx, message);
             if self.pending_crash() == Some(CrashPoint::AfterProcessed(self.processed_total)) {
                 self.crash(ctx);
                 return;
@@ -815,6 +867,57 @@ impl Consumer {
         }
         if self.app == AppState::Idle {
             self.try_deliver(ctx);
+        }
+    }
+
+    /// A processing completed successfully: count it and record its side effect.
+    fn count_processed(&mut self, ctx: &mut Ctx, message: MessageRef) {
+        self.processed_total += 1;
+        let completion = ctx.record_processed(self.index, &message);
+        self.stats.processed += u64::from(completion.counted);
+        self.stats.duplicates += u64::from(completion.duplicate);
+        self.trace(ctx, TraceKind::Processed, Some(&message));
+    }
+
+    /// Whether the broker closed this instance's consumer on connection `generation`.
+    pub fn is_closed(&self, generation: u32) -> bool {
+        self.closed && generation == self.generation
+    }
+
+    /// The broker's abort reached this client (A8.3). `ConsumerControl(close)`
+    /// (`connection_failed == false`): `ActiveMQSession.close(consumerId)` → MC.close →
+    /// dispose, non-transacted: `deliverAcks()` — AUTO / DUPS_OK on a queue acknowledge every
+    /// delivered message (the one in `onMessage` included), other modes send a pending ack
+    /// only if it is STANDARD (A2.11) — then the buffered messages are dropped and a
+    /// `RemoveInfo` carrying `lastDeliveredSequenceId` goes to the broker. With
+    /// `abortConnection` the connection has already failed: nothing more is sent. Either way a
+    /// listener still in `onMessage` finishes, and nothing more is delivered.
+    pub fn on_broker_close(&mut self, ctx: &mut Ctx, generation: u32, connection_failed: bool) {
+        if !self.is_current(generation) || self.closed {
+            return;
+        }
+        if !connection_failed && self.ack_mode != AckMode::Transacted {
+            let ack = match self.ack_mode {
+                AckMode::Auto | AckMode::DupsOk if !self.delivered.is_empty() => {
+                    Some(self.ack_for_all_delivered(AckType::Standard))
+                }
+                _ => self.pending_ack.filter(|a| a.ack_type == AckType::Standard),
+            };
+            if let Some(ack) = ack {
+                self.send_ack(ctx, ack);
+            }
+        }
+        self.pending_ack = None;
+        self.delivered.clear();
+        self.inbound.clear();
+        self.wake_at = None;
+        self.unconsumed.clear();
+        self.redelivery_pending.clear();
+        self.closed = true;
+        self.stats.aborted += 1;
+        if !connection_failed {
+            let last_delivered = self.last_delivered;
+            self.send(ctx, BrokerCommand::RemoveConsumer { last_delivered });
         }
     }
 

@@ -1,8 +1,10 @@
 //! The destination of a run, a queue or a topic, behind one interface for the simulation
 //! loop: it accepts published messages, takes subscriptions and acks, and says what it holds.
 
+use crate::engine::SimTime;
 use crate::model::activemq::ack::MessageAck;
 use crate::model::activemq::broker::{AckError, BrokerEffect, Queue, SubscriptionId};
+use crate::model::activemq::dispatch_selector::DispatchInfo;
 use crate::model::activemq::topic::Topic;
 use crate::model::config::{DestinationConfig, Scenario, SubscriptionKind};
 use crate::model::ledger::MessageLedger;
@@ -18,7 +20,9 @@ impl Destination {
     pub fn new(scenario: &Scenario) -> Self {
         let use_ext = scenario.broker.use_prefetch_extension;
         match scenario.broker.destination {
-            DestinationConfig::Queue => Destination::Queue(Queue::new(use_ext)),
+            DestinationConfig::Queue => Destination::Queue(
+                Queue::new(use_ext).with_prioritized_messages(scenario.broker.prioritized_messages),
+            ),
             DestinationConfig::Topic(policy) => {
                 let kinds = scenario
                     .consumer_instances()
@@ -47,14 +51,40 @@ impl Destination {
         }
     }
 
+    /// The queue, for the rules that exist only on queues (consumer priority, exclusive
+    /// consumers, groups, expiry, slow-consumer strategies; validation refuses them on a
+    /// topic).
+    pub fn as_queue(&self) -> Option<&Queue> {
+        match self {
+            Destination::Queue(q) => Some(q),
+            Destination::Topic(_) => None,
+        }
+    }
+
+    pub fn as_queue_mut(&mut self) -> Option<&mut Queue> {
+        match self {
+            Destination::Queue(q) => Some(q),
+            Destination::Topic(_) => None,
+        }
+    }
+
+    /// The broker's clock, for the queue's expiry checks (A10.1).
+    pub fn set_clock(&mut self, now: SimTime) {
+        if let Destination::Queue(q) = self {
+            q.set_clock(now);
+        }
+    }
+
+    /// A `ConsumerInfo` arrives. `info` (priority, exclusive) steers queue dispatch only.
     pub fn add_subscription(
         &mut self,
         consumer: usize,
         prefetch: u32,
+        info: DispatchInfo,
         effects: &mut Vec<BrokerEffect>,
     ) -> SubscriptionId {
         match self {
-            Destination::Queue(q) => q.add_subscription(consumer, prefetch, effects),
+            Destination::Queue(q) => q.add_subscription_with(consumer, prefetch, info, effects),
             Destination::Topic(t) => t.add_subscription(consumer, prefetch, effects),
         }
     }

@@ -5,7 +5,12 @@ pub mod ack;
 pub mod broker;
 pub mod consumer;
 pub mod destination;
+pub mod dispatch_selector;
+pub mod expiry;
+pub mod groups;
+pub mod priority;
 mod redelivery;
+pub mod slow_consumer;
 pub mod topic;
 
 #[cfg(test)]

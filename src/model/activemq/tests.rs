@@ -84,6 +84,9 @@ fn scenario(messages: u64, consumers: Vec<ConsumerConfig>) -> Scenario {
             arrival: Arrival::Burst,
             start_at: SimDuration::ZERO,
             send: Default::default(),
+            groups: None,
+            time_to_live: None,
+            priority: 4,
         }],
         consumers,
     }

@@ -15,6 +15,7 @@ use crate::model::activemq::ack::{AckType, MessageAck};
 use crate::model::activemq::broker::{
     AckError, BrokerEffect, PrefetchSubscription, Queue, SubscriptionId,
 };
+use crate::model::activemq::dispatch_selector::DispatchInfo;
 use crate::model::config::{
     DEFAULT_DURABLE_TOPIC_PREFETCH, DEFAULT_TOPIC_PREFETCH, OPTIMIZE_DURABLE_TOPIC_PREFETCH,
     SubscriptionKind, TopicPolicy,
@@ -78,7 +79,7 @@ impl TopicSubscription {
     ) -> Self {
         Self {
             id,
-            window: PrefetchSubscription::new(consumer, prefetch),
+            window: PrefetchSubscription::new(consumer, prefetch, DispatchInfo::default()),
             matched: VecDeque::new(),
             pending_limit,
             discarded: 0,
@@ -255,7 +256,7 @@ pub struct DurableTopicSubscription {
 impl DurableTopicSubscription {
     pub fn new(consumer: usize) -> Self {
         Self {
-            window: PrefetchSubscription::new(consumer, 0),
+            window: PrefetchSubscription::new(consumer, 0, DispatchInfo::default()),
             pending: VecDeque::new(),
             active: None,
             peak: 0,
@@ -662,6 +663,9 @@ mod tests {
             persistent,
             redelivery_counter: 0,
             sent_at: SimTime::ZERO,
+            group: None,
+            expiration: SimTime::ZERO,
+            priority: 4,
         }
     }
 
@@ -913,6 +917,9 @@ mod tests {
                 arrival: Arrival::Burst,
                 start_at: SimDuration::from_millis(1),
                 send: Default::default(),
+                groups: None,
+                time_to_live: None,
+                priority: 4,
             }],
             consumers,
         }

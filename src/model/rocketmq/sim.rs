@@ -587,6 +587,7 @@ impl<'t> World<'t> {
             copies,
             missed: 0,
             discarded: 0,
+            slow_consumer_aborts: 0,
             dispatched: totals.pulled,
             deliveries: totals.deliveries,
             redelivered: totals.redelivered,
@@ -654,6 +655,7 @@ impl<'t> World<'t> {
                 idle_with_backlog_s: c.stats.idle_with_backlog.as_secs_f64(),
                 busy_s: c.stats.busy.as_secs_f64(),
                 crashes: c.stats.crashes,
+                aborted: 0,
             })
             .collect();
         Ok(RunOutcome {

@@ -70,6 +70,9 @@ pub(super) fn scenario(messages: u64, queues: u32, consumers: Vec<ConsumerConfig
                 policy: SendPolicy::rocketmq_default(),
                 faults: SendFaults::default(),
             },
+            groups: None,
+            time_to_live: None,
+            priority: 4,
         }],
         consumers,
     }

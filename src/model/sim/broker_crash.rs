@@ -82,6 +82,9 @@ mod tests {
                 policy: SendPolicy::activemq_default(persistent),
                 ..SendConfig::default()
             },
+            groups: None,
+            time_to_live: None,
+            priority: 4,
         }
     }
 

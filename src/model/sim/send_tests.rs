@@ -34,6 +34,9 @@ fn producer(messages: u64, arrival: Arrival, send: SendConfig) -> ProducerConfig
         arrival,
         start_at: SimDuration::ZERO,
         send,
+        groups: None,
+        time_to_live: None,
+        priority: 4,
     }
 }
 
@@ -208,4 +211,35 @@ fn faults_and_crash_are_deterministic_per_seed() {
     assert!(a.send.resends_suppressed > 0 && a.send.attempts > a.send.sent);
     s.seed += 1;
     assert_ne!(a.send, strip(summary(&s)).send);
+}
+
+/// Fault-free sync sends with no broker crash: each reply is certain, so it is counted when
+/// it comes due instead of being an event. 3 persistent messages at 0, 10 and 20 ms, 100 µs
+/// each way: replies due at 0.2, 10.2 and 20.2 ms. A run cut at 20.15 ms has confirmed two
+/// and has one in progress; an uncut run confirms all three, and no reply costs an event
+/// (3 arrivals + 3 dispatches reaching the idle consumer + 3 processing ends + 3 acks at the
+/// broker + the consumer's start and subscription = 14 events).
+#[test]
+fn certain_replies_are_confirmed_when_due_without_events() {
+    let p = producer(
+        3,
+        Arrival::Constant { interval: ms(10) },
+        SendConfig::default(),
+    );
+    let mut c = ConsumerConfig::new("c");
+    c.processing = DurationDist::Constant(ms(1));
+    let mut s = scenario(p, c);
+    s.until = None;
+    let full = summary(&s);
+    assert_eq!(
+        (full.send.sent, full.send.confirmed, full.send.in_progress),
+        (3, 3, 0)
+    );
+    assert_eq!(full.events, 14);
+    s.until = Some(SimDuration::from_micros(20_150));
+    let cut = summary(&s);
+    assert_eq!(
+        (cut.send.sent, cut.send.confirmed, cut.send.in_progress),
+        (3, 2, 1)
+    );
 }
