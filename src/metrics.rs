@@ -31,15 +31,28 @@ impl AckCounts {
     }
 }
 
+/// RocketMQ counters (semantics.md B3, B4); zero for ActiveMQ runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RocketMqCounts {
+    /// UPDATE_CONSUMER_OFFSET commands the broker received (periodic persists and queue
+    /// removals; offsets piggybacked on pulls not counted), or BROADCASTING offset-file writes.
+    pub offset_commits: u64,
+    /// CONSUMER_SEND_MSG_BACK messages the broker received (the orderly DLQ send included).
+    pub sent_back: u64,
+    /// Deliveries of messages pulled from `%RETRY%<group>`.
+    pub retry_deliveries: u64,
+}
+
 /// The outcome of one run: one row of `summary.csv`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSummary {
     pub scenario: String,
     pub seed: u64,
     pub produced: u64,
-    /// Copies the broker owed its subscribers: `produced` on a queue, one per subscriber that
-    /// had a subscription (or a durable store entry) when a message was published on a topic.
-    /// An extension of the contract.
+    /// Copies owed to consumers, each with its own fate: `produced` on a queue (and in RocketMQ
+    /// CLUSTERING); on an ActiveMQ topic one per subscriber that had a subscription (or a
+    /// durable store entry) when a message was published; in RocketMQ BROADCASTING one per
+    /// consumer instance (`produced × instances`). An extension of the contract.
     pub copies: u64,
     /// Topic copies subscribers never got because they had no subscription when the message
     /// was published (semantics.md A5.6). An extension of the contract.
@@ -60,6 +73,7 @@ pub struct RunSummary {
     pub expired: u64,
     pub in_flight: u64,
     pub acks: AckCounts,
+    pub rocketmq: RocketMqCounts,
     pub stalled: bool,
     /// Consumers aborted by the broker's slow-consumer strategy (A8.3). An extension of the
     /// contract.
@@ -83,7 +97,8 @@ pub struct RunSummary {
 impl RunSummary {
     /// contract.md: every accepted message ends a run with exactly one fate, so
     /// `produced = unique_processed + lost + dlq + expired + in_flight`. On a topic every
-    /// subscriber's copy is a separate fate, so the sum is `copies` (= `produced` on a queue).
+    /// subscriber's copy, and in RocketMQ BROADCASTING every instance's copy, is a separate
+    /// fate, so the sum is `copies` (= `produced` on a queue).
     pub fn conserves_messages(&self) -> bool {
         self.copies == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
     }
@@ -154,7 +169,7 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
     )),
     column!(
         "copies",
-        "copies owed to consumers: produced on a queue; on a topic one per subscriber subscribed (or durable) when the message was published. copies = unique_processed + lost + dlq + expired + in_flight",
+        "copies owed to consumers: produced on a queue; on a topic one per subscriber subscribed (or durable) when the message was published; in RocketMQ broadcasting produced x instances. copies = unique_processed + lost + dlq + expired + in_flight",
         |r| Value::U64(r.copies)
     ),
     column!(
@@ -246,6 +261,21 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         "acks_rejected",
         "ack commands the broker could not correlate with its dispatched list and ignored",
         |r| Value::U64(r.acks.rejected)
+    ),
+    column!(
+        "offset_commits",
+        "RocketMQ: UPDATE_CONSUMER_OFFSET commands the broker received (periodic persists and queue removals, not the offsets piggybacked on pulls); broadcasting: offset-file writes",
+        |r| Value::U64(r.rocketmq.offset_commits)
+    ),
+    column!(
+        "sent_back",
+        "RocketMQ: failed messages sent back to the broker (CONSUMER_SEND_MSG_BACK, to %RETRY% or %DLQ%)",
+        |r| Value::U64(r.rocketmq.sent_back)
+    ),
+    column!(
+        "retry_deliveries",
+        "RocketMQ: deliveries of messages pulled from %RETRY%<group>",
+        |r| Value::U64(r.rocketmq.retry_deliveries)
     ),
     column!(
         "stalled",

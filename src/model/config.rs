@@ -8,6 +8,7 @@
 use crate::engine::SimDuration;
 pub use crate::model::idempotence::IdempotentConfig;
 pub use crate::model::producer::{SendConfig, SendFaults, SendPolicy};
+pub use crate::model::rocketmq::config::{RocketMqBrokerConfig, RocketMqConsumerConfig};
 
 /// ActiveMQ's `ActiveMQPrefetchPolicy` default for queue consumers (semantics.md A1.1).
 pub const DEFAULT_QUEUE_PREFETCH: u32 = 1000;
@@ -100,6 +101,8 @@ pub struct BrokerConfig {
     /// dispatch window (A6.2).
     pub use_prefetch_extension: bool,
     pub slow_consumer: SlowConsumerStrategy,
+    /// The RocketMQ topic (flavor `rocketmq` only).
+    pub rocketmq: RocketMqBrokerConfig,
     /// The one destination every producer sends to and every consumer consumes from.
     pub destination: DestinationConfig,
     /// A broker process crash and restart (A11.4); `None` = the broker never fails.
@@ -129,6 +132,7 @@ impl Default for BrokerConfig {
             redelivery: RedeliveryPolicy::default(),
             use_prefetch_extension: true,
             slow_consumer: SlowConsumerStrategy::None,
+            rocketmq: RocketMqBrokerConfig::default(),
             destination: DestinationConfig::default(),
             crash: None,
             persist_jms_redelivered: false,
@@ -364,6 +368,8 @@ pub struct ConsumerConfig {
     pub failures: FailureConfig,
     pub crash: Option<CrashConfig>,
     pub start_at: SimDuration,
+    /// The RocketMQ push-consumer settings (flavor `rocketmq` only).
+    pub rocketmq: RocketMqConsumerConfig,
     /// How it subscribes when the destination is a topic; `None` on a queue.
     pub subscription: Option<SubscriptionKind>,
     /// An idempotent consumer's processed-id store, shared by the entry's replicas.
@@ -398,6 +404,7 @@ impl ConsumerConfig {
             failures: FailureConfig::default(),
             crash: None,
             start_at: SimDuration::ZERO,
+            rocketmq: RocketMqConsumerConfig::default(),
             subscription: None,
             idempotent: None,
             priority: 0,

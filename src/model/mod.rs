@@ -9,6 +9,7 @@ pub mod ledger;
 pub mod message;
 pub mod network;
 pub mod producer;
+pub mod rocketmq;
 pub mod sim;
 pub mod trace;
 

@@ -557,6 +557,15 @@ impl Producer {
             BrokerVerdict::Unavailable | BrokerVerdict::NotReceived => {}
         }
         let Some((at, kind)) = reply else {
+            // RocketMQ ONEWAY to a broker that refuses the connection: `invokeOneway` throws
+            // RemotingConnectException and `sendDefaultImpl` rethrows it as
+            // MQClientException, so the application sees the failure (a request written
+            // before the broker died is lost silently: the simulation answers `NotReceived`).
+            if self.config.policy == SendPolicy::RocketMqOneway
+                && verdict == BrokerVerdict::Unavailable
+            {
+                self.finish(event.seq, Outcome::Failed, false);
+            }
             return Vec::new();
         };
         if certain {

@@ -378,8 +378,8 @@ fn events_per_instant_limit(scenario: &Scenario) -> u64 {
 
 /// Runs `scenario` to the end (or to `until`), writing trace rows to `trace` if given.
 pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<RunOutcome, SimError> {
-    if scenario.broker.flavor != BrokerFlavor::ActiveMq {
-        return Err(SimError::Unsupported("the RocketMQ broker"));
+    if scenario.broker.flavor == BrokerFlavor::RocketMq {
+        return crate::model::rocketmq::run(scenario, trace);
     }
     let wall = std::time::Instant::now();
     let mut world = World::new(scenario, trace);
@@ -950,6 +950,7 @@ impl<'t> World<'t> {
             expired: census.expired,
             in_flight: census.in_flight,
             acks: totals.acks,
+            rocketmq: Default::default(),
             stalled,
             slow_consumer_aborts: totals.slow_consumer_aborts,
             idle_with_backlog_s: self

@@ -200,6 +200,7 @@ pub(super) mod tests {
                 delivered: 1,
                 ..AckCounts::default()
             },
+            rocketmq: Default::default(),
             stalled: false,
             slow_consumer_aborts: 0,
             idle_with_backlog_s: 0.25,

@@ -5,6 +5,10 @@
 
 use std::fmt::Write as _;
 
+/// The RocketMQ descriptions, in their own file.
+#[path = "rocketmq_text.rs"]
+mod rocketmq;
+
 use crate::metrics::{CONSUMER_COLUMNS, Column, ConsumerSummary, RunSummary, Value};
 use crate::model::config::{
     AckMode, Arrival, BrokerConfig, BrokerFlavor, ConsumerConfig, CrashPoint, DestinationConfig,
@@ -81,6 +85,9 @@ fn outcome(out: &mut String, s: &RunSummary) {
         ),
     );
     line("acks", acks(s));
+    if s.rocketmq != Default::default() {
+        line("rocketmq", rocketmq::counts(s));
+    }
     line(
         "throughput",
         format!("{:.1} msg/s over {}", s.throughput, secs(s.makespan_s)),
@@ -154,7 +161,8 @@ pub fn conservation(s: &RunSummary) -> String {
     } else {
         "✗ VIOLATED"
     };
-    // On a topic each subscriber's copy has its own fate (metrics::RunSummary::copies).
+    // On a topic each subscriber's copy, and in RocketMQ BROADCASTING each instance's copy,
+    // has its own fate (metrics::RunSummary::copies).
     let owed = if s.copies == s.produced {
         format!("produced {}", s.produced)
     } else {
@@ -232,7 +240,18 @@ pub fn secs(s: f64) -> String {
 /// One paragraph describing what a scenario simulates, for `acksim check`.
 pub fn describe_scenario(scenario: &Scenario, has_sweep: bool) -> String {
     let producers: Vec<String> = scenario.producers.iter().map(producer).collect();
-    let consumers: Vec<String> = scenario.consumers.iter().map(consumer).collect();
+    let rocketmq = scenario.broker.flavor == BrokerFlavor::RocketMq;
+    let consumers: Vec<String> = scenario
+        .consumers
+        .iter()
+        .map(|c| {
+            if rocketmq {
+                rocketmq::consumer(c)
+            } else {
+                consumer(c)
+            }
+        })
+        .collect();
     let stop = match scenario.until {
         Some(t) => format!("stops at {t}"),
         None => "runs until nothing more can happen".to_string(),
@@ -246,7 +265,11 @@ pub fn describe_scenario(scenario: &Scenario, has_sweep: bool) -> String {
         producers.join("; "),
         plural(scenario.consumer_instance_count(), "consumer instance"),
         consumers.join("; "),
-        broker(&scenario.broker),
+        if rocketmq {
+            rocketmq::broker(&scenario.broker)
+        } else {
+            broker(&scenario.broker)
+        },
         dist(&scenario.network.latency),
     );
     if has_sweep {
@@ -294,12 +317,7 @@ fn producer(p: &ProducerConfig) -> String {
 
 /// `c-0..c-2: client ack every 10, listener, prefetch 1000, processing 5ms, …`.
 fn consumer(c: &ConsumerConfig) -> String {
-    let instances = match c.replicas {
-        0 => format!("{} (0 replicas)", c.name),
-        1 => format!("{}-0", c.name),
-        2 => format!("{0}-0, {0}-1", c.name),
-        n => format!("{0}-0..{0}-{1}", c.name, n - 1),
-    };
+    let instances = instances(c);
     let mut parts = vec![ack_mode(c)];
     if let Some(kind) = c.subscription {
         parts.push(format!("{} subscriber", kind.as_str().replace('_', "-")));
@@ -325,6 +343,16 @@ fn consumer(c: &ConsumerConfig) -> String {
         parts.push("exclusive".to_string());
     }
     format!("{instances}: {}", parts.join(", "))
+}
+
+/// `c-0`, `c-0, c-1`, `c-0..c-4`.
+fn instances(c: &ConsumerConfig) -> String {
+    match c.replicas {
+        0 => format!("{} (0 replicas)", c.name),
+        1 => format!("{}-0", c.name),
+        2 => format!("{0}-0, {0}-1", c.name),
+        n => format!("{0}-0..{0}-{1}", c.name, n - 1),
+    }
 }
 
 fn ack_mode(c: &ConsumerConfig) -> String {

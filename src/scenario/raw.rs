@@ -240,6 +240,8 @@ pub(crate) struct RawBroker {
     pub redelivery: Field<RawRedelivery>,
     pub use_prefetch_extension: Field<Flag>,
     pub slow_consumer: Field<ScalarOr<RawSlowConsumer>>,
+    /// RocketMQ: the topic's queue count.
+    pub queues: Field<Num>,
     pub destination: Field<RawDestination>,
     pub crash: Field<RawBrokerCrash>,
     pub persist_jms_redelivered: Field<Flag>,
@@ -409,6 +411,20 @@ pub(crate) struct RawConsumer {
     pub failures: Field<RawFailures>,
     pub crash: Field<RawCrash>,
     pub start_at: Field<Dur>,
+    // RocketMQ `DefaultMQPushConsumer` fields (validated by `super::rocketmq`).
+    pub group: Field<String>,
+    pub consume_mode: Field<Word>,
+    pub message_model: Field<Word>,
+    pub pull_batch_size: Field<Num>,
+    pub consume_message_batch_max_size: Field<Num>,
+    pub pull_threshold_for_queue: Field<Num>,
+    pub consume_concurrently_max_span: Field<Num>,
+    pub max_reconsume_times: Field<Num>,
+    pub persist_consumer_offset_interval: Field<Dur>,
+    pub consume_thread_min: Field<Num>,
+    pub consume_thread_max: Field<Num>,
+    pub suspend_current_queue_time: Field<Dur>,
+    pub consume_timeout: Field<Dur>,
     pub subscription: Field<Word>,
     pub idempotent: Field<RawIdempotent>,
     pub priority: Field<Num>,
@@ -607,7 +623,7 @@ mapping_slots! {
     RawScenario { name, seed, until, network, broker, producers, consumers, broker_url, sweep }
     RawNetwork { latency }
     RawBroker {
-        flavor, redelivery, use_prefetch_extension, slow_consumer, destination, crash,
+        flavor, redelivery, use_prefetch_extension, slow_consumer, queues, destination, crash,
         persist_jms_redelivered, expire_messages_period, prioritized_messages,
     }
     RawDestination { kind, policy_entry, pending_message_limit }
@@ -630,8 +646,12 @@ mapping_slots! {
     RawSlowBroker { probability, delay }
     RawConsumer {
         name, replicas, ack_mode, delivery, prefetch, optimize_ack, optimize_ack_timeout,
-        ack_every, commit_every, processing, failures, crash, start_at, subscription,
-        idempotent, priority, exclusive, consumer_expiry_check_enabled, message_priority_supported,
+        ack_every, commit_every, processing, failures, crash, start_at,
+        group, consume_mode, message_model, pull_batch_size, consume_message_batch_max_size,
+        pull_threshold_for_queue, consume_concurrently_max_span, max_reconsume_times,
+        persist_consumer_offset_interval, consume_thread_min, consume_thread_max,
+        suspend_current_queue_time, consume_timeout, subscription, idempotent, priority,
+        exclusive, consumer_expiry_check_enabled, message_priority_supported,
     }
     RawIdempotent { capacity, ttl }
     RawFailures { probability, handling, poison }

@@ -849,16 +849,9 @@ fn recover_in_a_transacted_session_is_rejected() {
 }
 
 #[test]
-fn rocketmq_is_not_modelled_yet() {
-    assert_err(
-        &format!("broker:\n  flavor: rocketmq\n{MINIMAL}"),
-        2,
-        11,
-        &[
-            "`rocketmq` is not modelled yet",
-            "expected `flavor: activemq`",
-        ],
-    );
+fn rocketmq_is_accepted_unknown_flavors_are_not() {
+    let s = ok(&format!("broker:\n  flavor: rocketmq\n{MINIMAL}")).scenario;
+    assert_eq!(s.broker.flavor, BrokerFlavor::RocketMq);
     assert_err(
         &format!("broker:\n  flavor: kafka\n{MINIMAL}"),
         2,

@@ -41,6 +41,10 @@ mod send_tests;
 
 type R<T> = Result<T, ScenarioError>;
 
+/// The RocketMQ fields, validated in their own file as a child of this module.
+#[path = "rocketmq.rs"]
+mod rocketmq;
+
 /// Validates a raw document (see the module documentation of `raw` for how a sweep patches it
 /// first). `origin` is the file name used in messages.
 pub(crate) fn validate(raw: &Spanned<RawScenario>, origin: &str) -> R<LoadedScenario> {
@@ -575,6 +579,12 @@ impl Ctx<'_> {
             |c| &c.name,
             consumers.iter().map(|c| c.name.as_str()),
         )?;
+        self.rocketmq_group(
+            &broker,
+            &consumers,
+            consumers_field,
+            raw.broker_url.as_ref(),
+        )?;
         let instances: u64 = consumers.iter().map(|c| u64::from(c.replicas)).sum();
         if instances > MAX_CONSUMER_INSTANCES {
             return Err(self.err(
@@ -582,6 +592,10 @@ impl Ctx<'_> {
                 format!("{instances} consumer instances in all"),
                 format!("at most {MAX_CONSUMER_INSTANCES}"),
             ));
+        }
+        if broker.flavor == BrokerFlavor::RocketMq {
+            let raw_producers: Vec<_> = producers_field.value.iter().map(|p| &p.value).collect();
+            self.refuse_jms_producer_fields(&raw_producers)?;
         }
         if broker.destination.is_topic() {
             let raw_producers: Vec<_> = producers_field.value.iter().map(|p| &p.value).collect();
@@ -672,13 +686,7 @@ impl Ctx<'_> {
             )?,
             None => BrokerFlavor::ActiveMq,
         };
-        if let (BrokerFlavor::RocketMq, Some(f)) = (flavor, &b.flavor) {
-            return Err(self.err(
-                &f.referenced,
-                "broker flavor `rocketmq` is not modelled yet (a later issue adds RocketMQ's consumers)",
-                "`flavor: activemq`",
-            ));
-        }
+        let rocketmq = self.rocketmq_broker(b, flavor)?;
         let redelivery = self.redelivery(b.redelivery.as_ref().map(|r| &r.value), url)?;
         let use_prefetch_extension = match &b.use_prefetch_extension {
             Some(f) => self.flag("use_prefetch_extension", f)?,
@@ -720,6 +728,7 @@ impl Ctx<'_> {
             redelivery,
             use_prefetch_extension,
             slow_consumer,
+            rocketmq,
             destination,
             crash,
             persist_jms_redelivered,
@@ -1057,6 +1066,7 @@ impl Ctx<'_> {
             Some(n) => self.name("consumer name", n)?,
             None => default_name,
         };
+        let rocketmq = self.rocketmq_consumer(c, broker.flavor, &name)?;
         let replicas = match &c.replicas {
             Some(r) => self.int_in("replicas", r, 1, i128::from(MAX_CONSUMER_INSTANCES))? as u32,
             None => 1,
@@ -1300,6 +1310,7 @@ impl Ctx<'_> {
             failures,
             crash,
             start_at,
+            rocketmq,
             subscription,
             idempotent,
             priority,

@@ -366,6 +366,11 @@ impl TunePlan {
         interval: Option<SimDuration>,
         replicates: u32,
     ) -> Result<Self, TuneError> {
+        if scenario.broker.flavor == crate::model::config::BrokerFlavor::RocketMq {
+            return Err(TuneError::Input(
+                "tune sizes ActiveMQ's prefetch; a RocketMQ push consumer has none (its pulls are bounded by pull_threshold_for_queue, semantics.md B2.2)".into(),
+            ));
+        }
         let rate = match rate {
             Some(r) => Derived {
                 value: check_rate(r)?,

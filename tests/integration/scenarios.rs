@@ -500,3 +500,127 @@ fn message_priority_dispatches_the_highest_priority_first_when_enabled() {
     let (_, fifo) = delivery_order(&scenario);
     assert_eq!(fifo, (1..=10).collect::<Vec<u32>>());
 }
+
+#[test]
+fn rocketmq_crash_reconsumes_from_the_last_persisted_offset() {
+    let out = run_file("rocketmq-crash-reconsume-window.yaml");
+    let s = &out.summary;
+    assert_eq!(fates(s), (100, 110, 100, 10, 0, 0, 0));
+    assert_eq!((s.deliveries, s.redelivered), (111, 11));
+    assert!(close(s.makespan_s, 34.104, 1e-9), "{}", s.makespan_s);
+    assert_eq!(consumer(&out, "c-0").crashes, 1);
+}
+
+#[test]
+fn rocketmq_reconsume_later_reaches_dlq_after_16_retries_and_4h45m40s() {
+    let path = scenarios_dir().join("rocketmq-reconsume-later-dlq.yaml");
+    let loaded = acksim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut trace: Vec<acksim::model::trace::TraceRecord> = Vec::new();
+    let out = run(&loaded.scenario, Some(&mut trace)).unwrap_or_else(|e| panic!("{e}"));
+    let s = &out.summary;
+    assert_eq!(fates(s), (5, 4, 4, 0, 0, 1, 0));
+    assert_eq!((s.deliveries, s.redelivered), (21, 16));
+    assert_eq!(
+        (s.rocketmq.retry_deliveries, s.rocketmq.sent_back),
+        (16, 17)
+    );
+    let dlq: Vec<u64> = trace
+        .iter()
+        .filter(|r| r.kind == acksim::model::trace::TraceKind::DeadLettered)
+        .map(|r| r.time.as_nanos())
+        .collect();
+    let first_delivery_ms = 4;
+    let per_attempt_ms = 12;
+    let delays_s = 4 * 3600 + 45 * 60 + 40;
+    let expected_ns = (first_delivery_ms + 16 * per_attempt_ms + 11 + delays_s * 1000) * 1_000_000;
+    assert_eq!(dlq, vec![expected_ns], "dead-lettered at 17140.207 s");
+}
+
+#[test]
+fn rocketmq_orderly_suspends_its_queue_then_dead_letters() {
+    let s = run_file("rocketmq-orderly-suspend.yaml").summary;
+    assert_eq!(fates(&s), (6, 5, 5, 0, 0, 1, 0));
+    assert_eq!((s.deliveries, s.redelivered), (9, 3));
+    assert_eq!((s.rocketmq.sent_back, s.rocketmq.retry_deliveries), (1, 0));
+    assert!(close(s.makespan_s, 3.064, 1e-9), "{}", s.makespan_s);
+}
+
+#[test]
+fn rocketmq_broadcasting_counts_one_fate_per_copy() {
+    let out = run_file("rocketmq-broadcasting.yaml");
+    let s = &out.summary;
+    assert_eq!(s.copies, 16);
+    assert_eq!(fates(s), (8, 21, 14, 7, 2, 0, 0));
+    assert_eq!(
+        (s.deliveries, s.redelivered, s.rocketmq.sent_back),
+        (24, 8, 0)
+    );
+    assert_eq!(consumer(&out, "a-0").processed, 7);
+    assert_eq!(consumer(&out, "b-0").processed, 14);
+    assert!(s.conserves_messages());
+}
+
+#[test]
+fn rocketmq_scenarios_are_refused_by_prefetch_tuning() {
+    let path = scenarios_dir().join("rocketmq-orderly-suspend.yaml");
+    let loaded = acksim::scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let e = acksim::tune::TunePlan::new(loaded.scenario, Some(100.0), None, 1)
+        .expect_err("tune must refuse a RocketMQ scenario");
+    assert!(e.is_bad_input(), "{e}");
+    assert!(e.to_string().contains("has none"), "{e}");
+}
+
+/// Cells: persist_consumer_offset_interval [1s, 3s, 5s], 2 replicates.
+#[test]
+fn rocketmq_persist_interval_sweep_sets_the_crash_window() {
+    let (plan, runs) = sweep_runs("sweep-rocketmq-persist-interval.yaml");
+    assert_eq!((plan.cells.len(), plan.replicates), (3, 2));
+    for (cell, replicates) in runs.chunks(2).enumerate() {
+        let duplicates = [3, 6, 16][cell];
+        for s in replicates {
+            assert_eq!(
+                fates(s),
+                (100, 100 + duplicates, 100, duplicates, 0, 0, 0),
+                "cell {cell}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rocketmq_sync_retries_store_copies_an_idempotent_consumer_skips() {
+    let out = run_file("rocketmq-sync-retry-idempotent.yaml");
+    let s = &out.summary;
+    let send = &s.send;
+    assert_eq!(
+        (
+            send.sent,
+            send.attempts,
+            send.confirmed,
+            send.failed,
+            send.timed_out
+        ),
+        (4, 12, 0, 4, 0)
+    );
+    assert_eq!((send.duplicates, send.lost_at_send), (8, 0));
+    assert_eq!(fates(s), (12, 12, 12, 0, 0, 0, 0));
+    assert_eq!(s.duplicates_suppressed, 8);
+    assert_eq!(consumer(&out, "c-0").processed, 6);
+    assert_eq!(consumer(&out, "c-1").processed, 6);
+}
+
+#[test]
+fn rocketmq_oneway_broker_crash_loses_sends_and_reconsumes_unflushed_offsets() {
+    let out = run_file("rocketmq-oneway-broker-crash.yaml");
+    let s = &out.summary;
+    let send = &s.send;
+    assert_eq!(
+        (send.sent, send.attempts, send.failed, send.unconfirmed),
+        (20, 20, 5, 15)
+    );
+    assert_eq!(send.lost_at_send, 1);
+    assert_eq!(fates(s), (14, 17, 14, 3, 0, 0, 0));
+    assert_eq!((s.redelivered, s.deliveries), (3, 17));
+    assert!(close(s.makespan_s, 19.104, 1e-9), "{}", s.makespan_s);
+    assert_eq!(consumer(&out, "c-0").crashes, 1);
+}
