@@ -557,12 +557,12 @@ impl Producer {
             BrokerVerdict::Unavailable | BrokerVerdict::NotReceived => {}
         }
         let Some((at, kind)) = reply else {
-            // RocketMQ ONEWAY to a broker that refuses the connection: `invokeOneway` throws
-            // RemotingConnectException and `sendDefaultImpl` rethrows it as
-            // MQClientException, so the application sees the failure (a request written
-            // before the broker died is lost silently: the simulation answers `NotReceived`).
-            if self.config.policy == SendPolicy::RocketMqOneway
-                && verdict == BrokerVerdict::Unavailable
+            // A fire-and-forget send to a broker known to be down fails visibly: RocketMQ's
+            // `invokeOneway` throws RemotingConnectException, rethrown by `sendDefaultImpl` as
+            // MQClientException; ActiveMQ's session finds its connection failed and throws.
+            // (A request written before the broker died is lost silently: the simulations
+            // answer `NotReceived` for it.)
+            if !self.config.policy.expects_response() && verdict == BrokerVerdict::Unavailable
             {
                 self.finish(event.seq, Outcome::Failed, false);
             }
@@ -1083,16 +1083,18 @@ mod tests {
         assert_eq!(h.p.copies_of(0), 1);
     }
 
-    /// A11.1: an async send during an outage: no error reaches the application, the message
-    /// is lost at the source.
+    /// A11.1: an async send to a broker the client knows is down throws (the connection has
+    /// failed), so the application sees it; nothing is lost at the source. (An async send
+    /// already on the wire when the broker dies is the silent loss: the simulation answers
+    /// `NotReceived` for it, see `sim::broker_crash` tests.)
     #[test]
-    fn activemq_async_send_to_a_dead_broker_is_lost_at_send() {
+    fn activemq_async_send_to_a_known_dead_broker_fails() {
         let mut h = Harness::new(SendPolicy::ActiveMqAsync, false, vec![]);
         h.down = Some((t(0), t(10)));
         h.send_at(t(0));
         h.send_at(t(20));
         let c = h.counts();
-        assert_eq!((c.sent, c.unconfirmed, c.lost_at_send), (2, 2, 1));
+        assert_eq!((c.sent, c.unconfirmed, c.failed, c.lost_at_send), (2, 1, 1, 0));
         assert_eq!((h.p.copies_of(0), h.p.copies_of(1)), (0, 1));
     }
 

@@ -313,6 +313,8 @@ struct Producer {
 #[derive(Debug, Default)]
 struct BrokerProcess {
     down: bool,
+    /// When the broker process last died.
+    crashed_at: Option<SimTime>,
     /// Subscriptions with a smaller id belonged to a broker process that died.
     first_live_subscription: SubscriptionId,
     /// Consumer connections (consumer, generation) refused while the broker was down.
@@ -682,7 +684,17 @@ impl<'t> World<'t> {
                 let verdict = if fault == Fault::RequestLost {
                     BrokerVerdict::NotReceived
                 } else if broker.down {
-                    BrokerVerdict::Unavailable
+                    // A fire-and-forget send written no later than the instant the broker died
+                    // was already on the wire: the client saw no error and the bytes died with
+                    // the process. A later one meets a connection the client knows has failed
+                    // (`ActiveMQConnection.checkClosedOrFailed` throws), and a sync send's
+                    // pending request fails with the transport (A11.1, A11.4).
+                    let on_the_wire = broker.crashed_at.is_some_and(|c| sent_at <= c);
+                    if on_the_wire && !p.send.config().policy.expects_response() {
+                        BrokerVerdict::NotReceived
+                    } else {
+                        BrokerVerdict::Unavailable
+                    }
                 } else if same_id && p.send.config().persistent && p.send.copies_of(ev.seq) > 0 {
                     // A failover re-send of a persistent message the store already holds:
                     // `ProducerBrokerExchange.canDispatch` drops it (the producer audit is

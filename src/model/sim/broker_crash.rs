@@ -27,6 +27,7 @@ pub(super) fn crash(
     restart_at: crate::engine::SimTime,
 ) {
     broker.down = true;
+    broker.crashed_at = Some(ctx.now);
     ctx.trace(|t| TraceRecord::new(t, TraceKind::BrokerCrashed));
     let lost = queue.recover_after_crash(|m| m.persistent, persist_redelivered);
     for id in lost {
@@ -196,9 +197,11 @@ mod tests {
     }
 
     /// Sends every 500 ms from 0 (6 messages), zero latency, broker down [1 s, 2 s): the
-    /// sends at 1.0 and 1.5 s meet a dead broker. Async non-persistent: the application
-    /// sees nothing — 2 lost at the send — and the 2 stored before the crash die with it.
-    /// Sync persistent: those 2 sends fail (the application knows), the 2 stored survive.
+    /// sends at 1.0 and 1.5 s meet a dead broker. Async non-persistent: the one written at
+    /// the instant of the crash is lost at the send (the application sees nothing), the one
+    /// at 1.5 s throws (the client knows the connection failed), and the 2 stored before the
+    /// crash die with it. Sync persistent: both sends fail (the application knows), the 2
+    /// stored survive.
     #[test]
     fn sends_during_the_outage() {
         let every = Arrival::Constant { interval: ms(500) };
@@ -215,8 +218,9 @@ mod tests {
         let r = run_with(false);
         assert_eq!(
             (r.send.sent, r.send.unconfirmed, r.send.lost_at_send),
-            (6, 6, 2)
+            (6, 5, 1)
         );
+        assert_eq!(r.send.failed, 1);
         assert_eq!((r.produced, r.lost, r.unique_processed), (4, 2, 2));
         let r = run_with(true);
         assert_eq!((r.send.sent, r.send.confirmed, r.send.failed), (6, 4, 2));
