@@ -562,8 +562,7 @@ impl Producer {
             // MQClientException; ActiveMQ's session finds its connection failed and throws.
             // (A request written before the broker died is lost silently: the simulations
             // answer `NotReceived` for it.)
-            if !self.config.policy.expects_response() && verdict == BrokerVerdict::Unavailable
-            {
+            if !self.config.policy.expects_response() && verdict == BrokerVerdict::Unavailable {
                 self.finish(event.seq, Outcome::Failed, false);
             }
             return Vec::new();
@@ -1094,7 +1093,10 @@ mod tests {
         h.send_at(t(0));
         h.send_at(t(20));
         let c = h.counts();
-        assert_eq!((c.sent, c.unconfirmed, c.failed, c.lost_at_send), (2, 1, 1, 0));
+        assert_eq!(
+            (c.sent, c.unconfirmed, c.failed, c.lost_at_send),
+            (2, 1, 1, 0)
+        );
         assert_eq!((h.p.copies_of(0), h.p.copies_of(1)), (0, 1));
     }
 

@@ -170,6 +170,21 @@ fn read(path: &Path) -> Result<Cells, ChartError> {
     })
 }
 
+/// The number a grid value stands for: a number, or a duration (`300ms`, `5s`) in seconds, so
+/// a sweep over a duration charts against it like any numeric key.
+fn key_number(value: &str) -> Option<f64> {
+    value.parse::<f64>().ok().or_else(|| {
+        crate::scenario::parse_duration_literal(value)
+            .ok()
+            .map(|d| d.as_secs_f64())
+    })
+}
+
+/// Whether grid key `k` holds durations (charted in seconds).
+fn is_duration_key(t: &Cells, k: usize) -> bool {
+    t.values.iter().any(|v| v[k].parse::<f64>().is_err())
+}
+
 /// Short label of a dotted grid key: `consumers.*.ack_mode` → `ack_mode`.
 fn short(key: &str) -> &str {
     key.rsplit('.').next().unwrap_or(key)
@@ -186,7 +201,7 @@ fn scenario_name(dir: &Path) -> Option<String> {
 
 pub fn draw_all(cells: &Path, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     let table = read(cells)?;
-    let numeric = |k: usize| table.values.iter().all(|v| v[k].parse::<f64>().is_ok());
+    let numeric = |k: usize| table.values.iter().all(|v| key_number(&v[k]).is_some());
     let x_key = (0..table.keys.len())
         .filter(|&k| numeric(k))
         .max_by_key(|&k| (table.keys[k].contains("prefetch"), std::cmp::Reverse(k)));
@@ -243,7 +258,7 @@ fn lines(
     let xs: Vec<f64> = t
         .values
         .iter()
-        .map(|v| v[x].parse().unwrap_or(f64::NAN))
+        .map(|v| key_number(&v[x]).unwrap_or(f64::NAN))
         .collect();
     let (lo, hi) = xs
         .iter()
@@ -288,7 +303,8 @@ fn lines(
     if y0 < 0.0 {
         y0 -= (y1 - y0) * 0.02;
     }
-    let x_name = short(&t.keys[x]);
+    let unit_suffix = if is_duration_key(t, x) { " (s)" } else { "" };
+    let x_name = format!("{}{unit_suffix}", short(&t.keys[x]));
     let mut chart = ChartBuilder::on(root)
         .caption(
             title,
@@ -381,11 +397,11 @@ fn levels(t: &Cells, k: usize) -> Vec<String> {
             v.push(vals[k].clone());
         }
     }
-    if v.iter().all(|s| s.parse::<f64>().is_ok()) {
+    if v.iter().all(|s| key_number(s).is_some()) {
         v.sort_by(|a, b| {
-            a.parse::<f64>()
+            key_number(a)
                 .unwrap_or(0.0)
-                .total_cmp(&b.parse::<f64>().unwrap_or(0.0))
+                .total_cmp(&key_number(b).unwrap_or(0.0))
         });
     }
     v
@@ -496,5 +512,26 @@ mod tests {
         assert_eq!(short("consumers.*.prefetch"), "prefetch");
         assert_eq!(colour(0.0), RGBColor(253, 231, 37));
         assert_eq!(colour(1.0), RGBColor(68, 1, 84));
+    }
+
+    #[test]
+    fn duration_grid_values_chart_as_seconds() {
+        assert_eq!(key_number("100"), Some(100.0));
+        assert_eq!(key_number("300ms"), Some(0.3));
+        assert_eq!(key_number("5s"), Some(5.0));
+        assert_eq!(key_number("auto"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let cells = dir.path().join("cells.csv");
+        std::fs::write(
+            &cells,
+            "cell,consumers.*.persist_consumer_offset_interval,runs,duplicates_mean,duplicates_ci95\n\
+             0,5s,2,16,0\n1,300ms,2,1,0\n2,1s,2,3,0\n",
+        )
+        .unwrap();
+        let table = read(&cells).unwrap();
+        assert_eq!(levels(&table, 0), vec!["300ms", "1s", "5s"]);
+        assert!(is_duration_key(&table, 0));
+        let written = draw_all(&cells, dir.path()).unwrap();
+        assert_eq!(written, vec![dir.path().join("duplicates.png")]);
     }
 }
