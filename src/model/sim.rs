@@ -361,7 +361,7 @@ impl Producer {
     fn group_of(&self, seq: u64) -> Option<GroupId> {
         self.groups
             .filter(|&n| n > 0)
-            .map(|n| (seq % u64::from(n)) as GroupId)
+            .map(|n| GroupId::new((seq % u64::from(n)) as u16))
     }
 }
 

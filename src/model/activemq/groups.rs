@@ -16,8 +16,22 @@ use crate::model::activemq::broker::SubscriptionId;
 /// `CachedMessageGroupMapFactory` default cache size.
 pub const MAX_GROUPS: u16 = 1024;
 
-/// A `JMSXGroupID`, as the index of the producer's group (`0..groups`).
-pub type GroupId = u16;
+/// A `JMSXGroupID`, as the index of the producer's group (`0..groups`). Stored off by one in a
+/// `NonZeroU16`, so a message's `Option<GroupId>` takes two bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct GroupId(std::num::NonZeroU16);
+
+impl GroupId {
+    /// Group number `index` (below [`MAX_GROUPS`]).
+    pub fn new(index: u16) -> Self {
+        debug_assert!(index < MAX_GROUPS);
+        Self(std::num::NonZeroU16::MIN.saturating_add(index))
+    }
+
+    pub fn index(self) -> usize {
+        usize::from(self.0.get() - 1)
+    }
+}
 
 /// The owner of every group, and how many groups each subscription owns
 /// (`ConsumerInfo.assignedGroupCount`, the tie-breaker of `orderedCompare`, A7.3).
@@ -33,7 +47,7 @@ impl MessageGroupOwners {
     /// `assignMessageGroup`: may `candidate` take a message of `group`? Assigns the group to
     /// it if the group has no owner.
     pub fn assign(&mut self, candidate: SubscriptionId, group: GroupId) -> bool {
-        let g = group as usize;
+        let g = group.index();
         if self.owners.len() <= g {
             self.owners.resize(g + 1, None);
         }
@@ -61,7 +75,7 @@ impl MessageGroupOwners {
     }
 
     pub fn owner(&self, group: GroupId) -> Option<SubscriptionId> {
-        self.owners.get(group as usize).copied().flatten()
+        self.owners.get(group.index()).copied().flatten()
     }
 
     /// `getAssignedGroupCount`.
@@ -82,7 +96,8 @@ mod tests {
     use crate::model::activemq::broker::{BrokerEffect, Queue};
     use crate::model::message::{MessageId, MessageRef};
 
-    fn grouped(id: MessageId, group: GroupId) -> MessageRef {
+    fn grouped(id: MessageId, group: u16) -> MessageRef {
+        let group = GroupId::new(group);
         MessageRef {
             group: Some(group),
             ..MessageRef::new(id, SimTime::ZERO)
@@ -132,12 +147,16 @@ mod tests {
     fn a7_6_first_candidate_owns_the_group_others_are_refused() {
         let mut g = MessageGroupOwners::default();
         assert!(!g.in_use());
-        assert!(g.assign(1, 0));
-        assert!(!g.assign(0, 0), "another consumer is refused");
-        assert!(g.assign(1, 0), "the owner keeps getting it");
-        assert!(g.assign(0, 3));
+        assert!(g.assign(1, GroupId::new(0)));
+        assert!(!g.assign(0, GroupId::new(0)), "another consumer is refused");
+        assert!(g.assign(1, GroupId::new(0)), "the owner keeps getting it");
+        assert!(g.assign(0, GroupId::new(3)));
         assert_eq!(
-            (g.owner(0), g.owner(3), g.owner(1)),
+            (
+                g.owner(GroupId::new(0)),
+                g.owner(GroupId::new(3)),
+                g.owner(GroupId::new(1))
+            ),
             (Some(1), Some(0), None)
         );
         assert_eq!((g.assigned_groups(0), g.assigned_groups(1)), (1, 1));
@@ -147,13 +166,20 @@ mod tests {
     #[test]
     fn a7_6_groups_are_freed_when_the_owner_leaves() {
         let mut g = MessageGroupOwners::default();
-        g.assign(1, 0);
-        g.assign(1, 1);
-        g.assign(2, 2);
+        g.assign(1, GroupId::new(0));
+        g.assign(1, GroupId::new(1));
+        g.assign(2, GroupId::new(2));
         g.remove_consumer(1);
-        assert_eq!((g.owner(0), g.owner(1), g.owner(2)), (None, None, Some(2)));
-        assert!(g.assign(2, 0));
-        assert_eq!(g.owner(0), Some(2));
+        assert_eq!(
+            (
+                g.owner(GroupId::new(0)),
+                g.owner(GroupId::new(1)),
+                g.owner(GroupId::new(2))
+            ),
+            (None, None, Some(2))
+        );
+        assert!(g.assign(2, GroupId::new(0)));
+        assert_eq!(g.owner(GroupId::new(0)), Some(2));
         // The count is the real one: it is not lowered by removeConsumer.
         assert_eq!(g.assigned_groups(2), 2);
     }
