@@ -5,8 +5,10 @@
 
 use crate::engine::SimDuration;
 use crate::model::config::{
-    AckMode, Arrival, CrashPoint, DestinationConfig, DurationDist, FailureHandling, Scenario,
+    AckMode, Arrival, BrokerFlavor, CrashPoint, DestinationConfig, DurationDist, FailureHandling,
+    Scenario, SlowConsumerStrategy,
 };
+use crate::model::producer::SendPolicy;
 use std::fmt::Write;
 
 /// Renders `scenario` as properties lines, keys in a fixed order.
@@ -20,6 +22,44 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
     put("until_ns", scenario.until.map_or(String::new(), ns));
     put("network.latency", dist(&scenario.network.latency));
     let b = &scenario.broker;
+    put(
+        "broker.flavor",
+        match b.flavor {
+            BrokerFlavor::ActiveMq => "activemq",
+            BrokerFlavor::RocketMq => "rocketmq",
+        }
+        .into(),
+    );
+    put(
+        "broker.slow_consumer",
+        match b.slow_consumer {
+            SlowConsumerStrategy::None => "none",
+            SlowConsumerStrategy::Abort(_) => "abort",
+            SlowConsumerStrategy::AbortSlowAck { .. } => "abort_slow_ack",
+        }
+        .into(),
+    );
+    put(
+        "broker.crash",
+        b.crash
+            .map_or("none".into(), |c| format!("at:{}", ns(c.at))),
+    );
+    put(
+        "broker.crash.restart_after_ns",
+        b.crash.map_or(String::new(), |c| ns(c.restart_after)),
+    );
+    put(
+        "broker.persist_jms_redelivered",
+        b.persist_jms_redelivered.to_string(),
+    );
+    put(
+        "broker.expire_messages_period_ns",
+        b.expire_messages_period.map_or("0".into(), ns),
+    );
+    put(
+        "broker.prioritized_messages",
+        b.prioritized_messages.to_string(),
+    );
     put(
         "broker.use_prefetch_extension",
         b.use_prefetch_extension.to_string(),
@@ -74,6 +114,42 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
         put(&key("arrival"), arrival(&p.arrival));
         put(&key("start_at_ns"), ns(p.start_at));
         put(&key("persistent"), p.send.persistent.to_string());
+        let (mode, timeout, retries, failover) = match p.send.policy {
+            SendPolicy::ActiveMqSync {
+                send_timeout,
+                retries,
+                failover,
+            } => ("sync", send_timeout, retries, failover),
+            SendPolicy::ActiveMqAsync => ("async", None, 0, false),
+            SendPolicy::RocketMqSync { timeout, retries } => {
+                ("sync", Some(timeout), retries, false)
+            }
+            SendPolicy::RocketMqAsync { timeout, retries } => {
+                ("async", Some(timeout), retries, false)
+            }
+            SendPolicy::RocketMqOneway => ("oneway", None, 0, false),
+        };
+        put(&key("send.mode"), mode.into());
+        put(&key("send.timeout_ns"), timeout.map_or("0".into(), ns));
+        put(&key("send.retries"), retries.to_string());
+        put(&key("send.failover"), failover.to_string());
+        let f = &p.send.faults;
+        put(&key("faults.request_loss"), f.request_loss.to_string());
+        put(&key("faults.response_loss"), f.response_loss.to_string());
+        put(
+            &key("faults.slow_broker.probability"),
+            f.slow_probability.to_string(),
+        );
+        put(&key("faults.slow_broker.delay_ns"), ns(f.slow_delay));
+        put(
+            &key("groups"),
+            p.groups.map_or("0".into(), |g| g.to_string()),
+        );
+        put(
+            &key("time_to_live_ns"),
+            p.time_to_live.map_or("0".into(), ns),
+        );
+        put(&key("priority"), p.priority.to_string());
     }
     put(
         "consumers.count",
@@ -114,6 +190,26 @@ pub fn scenario_properties(scenario: &Scenario) -> String {
         put(&key("crash"), crash);
         put(&key("crash.restart_after_ns"), restart);
         put(&key("start_at_ns"), ns(c.start_at));
+        put(&key("priority"), c.priority.to_string());
+        put(&key("exclusive"), c.exclusive.to_string());
+        put(
+            &key("idempotent"),
+            c.idempotent.map_or("none".into(), |i| {
+                format!(
+                    "capacity:{}:ttl_ns:{}",
+                    i.capacity,
+                    i.ttl.map_or("0".into(), ns)
+                )
+            }),
+        );
+        put(
+            &key("consumer_expiry_check_enabled"),
+            c.consumer_expiry_check_enabled.to_string(),
+        );
+        put(
+            &key("message_priority_supported"),
+            c.message_priority_supported.to_string(),
+        );
         if let Some(kind) = c.subscription {
             put(&key("subscription"), kind.as_str().to_string());
         }
@@ -186,8 +282,47 @@ mod tests {
             "consumers.1.crash=after_processed:4",
             "consumers.1.crash.restart_after_ns=1000000000",
             "consumers.1.optimize_ack_timeout_ns=300000000",
+            "broker.flavor=activemq",
+            "broker.slow_consumer=none",
+            "broker.crash=none",
+            "producers.0.send.mode=sync",
+            "producers.0.time_to_live_ns=0",
+            "producers.0.priority=4",
+            "consumers.1.priority=0",
+            "consumers.1.exclusive=false",
+            "consumers.1.idempotent=none",
         ] {
             assert!(flat.lines().any(|l| l == line), "missing {line} in\n{flat}");
         }
+    }
+
+    /// The settings the conformance driver must see to reproduce, or refuse, a case.
+    #[test]
+    fn prints_the_queue_features_and_the_producer_side() {
+        let text = "name: f\nbroker:\n  crash: { at: 2s, restart_after: 1s }\n  prioritized_messages: true\n\
+                    producers:\n  - { messages: 7, groups: 3, time_to_live: 500ms, priority: 7,\n      \
+                    send: { mode: sync, timeout: 1s, retries: 2 }, faults: { response_loss: 0.25 } }\n\
+                    consumers:\n  - { priority: 5, exclusive: true, idempotent: { capacity: 10 } }\n";
+        let s = crate::scenario::parse_str(text, "f.yaml").unwrap().scenario;
+        let flat = scenario_properties(&s);
+        for line in [
+            "broker.crash=at:2000000000",
+            "broker.crash.restart_after_ns=1000000000",
+            "broker.prioritized_messages=true",
+            "producers.0.groups=3",
+            "producers.0.time_to_live_ns=500000000",
+            "producers.0.priority=7",
+            "producers.0.send.timeout_ns=1000000000",
+            "producers.0.send.retries=2",
+            "producers.0.faults.response_loss=0.25",
+            "consumers.0.priority=5",
+            "consumers.0.exclusive=true",
+        ] {
+            assert!(flat.lines().any(|l| l == line), "missing {line} in\n{flat}");
+        }
+        assert!(
+            flat.lines()
+                .any(|l| l.starts_with("consumers.0.idempotent=capacity:10"))
+        );
     }
 }

@@ -24,7 +24,7 @@ import java.util.Map;
 public final class Compare {
     /** Must match exactly (issue 3: duplicates, lost, dlq, redelivered, acks by type, deliveries…). */
     static final String[] EXACT = {"produced", "deliveries", "redelivered", "processed", "unique_processed", "duplicates",
-        "lost", "dlq", "in_flight", "acks_total", "acks_standard", "acks_delivered", "acks_individual", "acks_redelivered",
+        "lost", "dlq", "expired", "in_flight", "acks_total", "acks_standard", "acks_delivered", "acks_individual", "acks_redelivered",
         "acks_poison", "acks_expired", "dispatched"};
     /** Makespan: within max(MAKESPAN_ABS_S, MAKESPAN_REL × acksim). */
     static final double MAKESPAN_ABS_S = 0.3, MAKESPAN_REL = 0.25;

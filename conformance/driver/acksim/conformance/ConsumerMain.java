@@ -201,6 +201,23 @@ public final class ConsumerMain {
         }
     }
 
+    /**
+     * The consumer's destination options (ActiveMQDestination options, copied onto its
+     * ConsumerInfo by ActiveMQMessageConsumer): {@code consumer.priority} (A7.3) and
+     * {@code consumer.exclusive} (A7.5), only when they differ from the defaults (0, false).
+     */
+    static String destinationOptions(Flat f, String c) {
+        List<String> options = new ArrayList<>();
+        int priority = f.integer(c + "priority");
+        if (priority != 0) {
+            options.add("consumer.priority=" + priority);
+        }
+        if (f.bool(c + "exclusive")) {
+            options.add("consumer.exclusive=true");
+        }
+        return options.isEmpty() ? "" : "?" + String.join("&", options);
+    }
+
     public static void main(String[] args) throws Exception {
         if (args.length != 5) {
             System.err.println("usage: ConsumerMain BROKER_URL FLAT_FILE INDEX LOG_FILE CRASH(0|1)");
@@ -248,7 +265,7 @@ public final class ConsumerMain {
         if (in.readLine() == null) {
             System.exit(3);
         }
-        MessageConsumer consumer = app.session.createConsumer(app.session.createQueue(QUEUE));
+        MessageConsumer consumer = app.session.createConsumer(app.session.createQueue(QUEUE + destinationOptions(f, c)));
         app.log("S", ((ActiveMQMessageConsumer) consumer).getConsumerId().toString());
         if (app.listener) {
             consumer.setMessageListener(new MessageListener() {

@@ -126,7 +126,57 @@ public final class Driver {
     // ----------------------------------------------------------------------------------
     // Validation of the supported subset.
 
+    /**
+     * Keys `checkSupported()` and the real run read. An acksim whose `check --flat` does not
+     * print one of them cannot show the driver that setting, so the case is refused rather than
+     * run with the setting silently at its default.
+     */
+    static final String[] REQUIRED_KEYS = {"broker.flavor", "broker.destination.kind", "broker.slow_consumer", "broker.crash",
+        "broker.persist_jms_redelivered", "broker.prioritized_messages", "broker.expire_messages_period_ns"};
+    static final String[] REQUIRED_PRODUCER_KEYS = {"persistent", "send.mode", "send.timeout_ns", "send.retries", "send.failover",
+        "faults.request_loss", "faults.response_loss", "faults.slow_broker.probability", "priority", "groups", "time_to_live_ns"};
+    static final String[] REQUIRED_CONSUMER_KEYS = {"priority", "exclusive", "idempotent", "consumer_expiry_check_enabled",
+        "message_priority_supported"};
+
+    void requireKey(String key) {
+        if (!flat.has(key)) {
+            throw new Flat.Unsupported("acksim check --flat printed no " + key
+                    + " (an acksim older than the driver: the setting would be invisible to the real run)");
+        }
+    }
+
+    /**
+     * Refuses every setting the real run cannot reproduce, keyed on what `acksim check --flat`
+     * prints.
+     */
     void checkSupported() {
+        for (String k : REQUIRED_KEYS) {
+            requireKey(k);
+        }
+        for (int i = 0; i < flat.integer("producers.count"); i++) {
+            for (String k : REQUIRED_PRODUCER_KEYS) {
+                requireKey("producers." + i + "." + k);
+            }
+        }
+        for (int i = 0; i < flat.integer("consumers.count"); i++) {
+            for (String k : REQUIRED_CONSUMER_KEYS) {
+                requireKey("consumers." + i + "." + k);
+            }
+        }
+        String kind = flat.str("broker.destination.kind");
+        if (!kind.equals("queue")) {
+            throw new Flat.Unsupported("broker.destination.kind=" + kind + " (the driver runs one queue; topics are not reproduced)");
+        }
+        String brokerCrash = flat.str("broker.crash");
+        if (!brokerCrash.equals("none")) {
+            throw new Flat.Unsupported("broker.crash=" + brokerCrash + " (a broker crash and store recovery are not reproduced)");
+        }
+        if (flat.bool("broker.persist_jms_redelivered")) {
+            throw new Flat.Unsupported("broker.persist_jms_redelivered=true (only meaningful with a broker crash, not reproduced)");
+        }
+        if (flat.bool("broker.prioritized_messages")) {
+            throw new Flat.Unsupported("broker.prioritized_messages=true (priority dispatch in the broker is not reproduced)");
+        }
         if (flat.integer("producers.count") != 1) {
             throw new Flat.Unsupported("producers.count=" + flat.str("producers.count") + " (exactly one producer)");
         }
@@ -134,12 +184,44 @@ public final class Driver {
         if (!arrival.equals("burst") && !arrival.startsWith("constant:")) {
             throw new Flat.Unsupported("arrival " + arrival + " (burst or constant only)");
         }
-        String flavor = flat.str("broker.flavor", "activemq");
-        if (!flavor.equals("activemq")) {
-            throw new Flat.Unsupported("broker.flavor=" + flavor);
+        String p = "producers.0.";
+        if (!flat.bool(p + "persistent")) {
+            throw new Flat.Unsupported(p + "persistent=false (the driver sends PERSISTENT messages; non-persistent ones are not DLQ'd, A4.2)");
         }
-        if (!flat.str("broker.slow_consumer", "none").equals("none")) {
-            throw new Flat.Unsupported("broker.slow_consumer");
+        String sendMode = flat.str(p + "send.mode");
+        if (!sendMode.equals("sync")) {
+            throw new Flat.Unsupported(p + "send.mode=" + sendMode + " (only synchronous sends are reproduced)");
+        }
+        if (flat.lng(p + "send.timeout_ns") != 0) {
+            throw new Flat.Unsupported(p + "send.timeout (send timeouts are not reproduced)");
+        }
+        if (flat.integer(p + "send.retries") != 0) {
+            throw new Flat.Unsupported(p + "send.retries (application resends are not reproduced)");
+        }
+        if (flat.bool(p + "send.failover")) {
+            throw new Flat.Unsupported(p + "send.failover=true (the failover transport is not reproduced)");
+        }
+        for (String f : new String[] {"faults.request_loss", "faults.response_loss", "faults.slow_broker.probability"}) {
+            if (flat.dbl(p + f) != 0.0) {
+                throw new Flat.Unsupported(p + f + "=" + flat.str(p + f) + " (random send faults are not reproduced)");
+            }
+        }
+        if (flat.integer(p + "priority") != 4) {
+            throw new Flat.Unsupported(p + "priority=" + flat.str(p + "priority") + " (message priority is not reproduced)");
+        }
+        if (flat.lng(p + "time_to_live_ns") % 1_000_000L != 0) {
+            throw new Flat.Unsupported(p + "time_to_live not a whole number of ms (JMS timeToLive is in ms)");
+        }
+        if (flat.lng("broker.expire_messages_period_ns") % 1_000_000L != 0) {
+            throw new Flat.Unsupported("broker.expire_messages_period not a whole number of ms");
+        }
+        String flavor = flat.str("broker.flavor");
+        if (!flavor.equals("activemq")) {
+            throw new Flat.Unsupported("broker.flavor=" + flavor + " (the real broker here is ActiveMQ)");
+        }
+        String slow = flat.str("broker.slow_consumer");
+        if (!slow.equals("none")) {
+            throw new Flat.Unsupported("broker.slow_consumer=" + slow + " (slow-consumer strategies are not reproduced)");
         }
         int n = flat.integer("consumers.count");
         for (int i = 0; i < n; i++) {
@@ -153,6 +235,16 @@ public final class Driver {
             }
             if (flat.integer(c + "prefetch") == 0 && flat.str(c + "delivery").equals("listener")) {
                 throw new Flat.Unsupported(c + "prefetch 0 with a listener (the real client rejects it)");
+            }
+            String idempotent = flat.str(c + "idempotent");
+            if (!idempotent.equals("none")) {
+                throw new Flat.Unsupported(c + "idempotent=" + idempotent + " (an idempotent consumer's store is not reproduced)");
+            }
+            if (!flat.bool(c + "consumer_expiry_check_enabled")) {
+                throw new Flat.Unsupported(c + "consumer_expiry_check_enabled=false (not reproduced)");
+            }
+            if (flat.bool(c + "message_priority_supported")) {
+                throw new Flat.Unsupported(c + "message_priority_supported=true (client-side priority ordering is not reproduced)");
             }
         }
     }
@@ -170,6 +262,8 @@ public final class Driver {
         broker.setSchedulerSupport(false);
         PolicyEntry entry = new PolicyEntry();
         entry.setUsePrefetchExtension(flat.bool("broker.use_prefetch_extension"));
+        // PolicyEntry.expireMessagesPeriod (A10.1): the broker's periodic expiry sweep.
+        entry.setExpireMessagesPeriod(flat.lng("broker.expire_messages_period_ns") / 1_000_000L);
         PolicyMap map = new PolicyMap();
         map.setDefaultEntry(entry);
         broker.setDestinationPolicy(map);
@@ -487,7 +581,12 @@ public final class Driver {
         Session s = conn.createSession(burst, burst ? Session.SESSION_TRANSACTED : Session.AUTO_ACKNOWLEDGE);
         MessageProducer p = s.createProducer(queue);
         p.setDeliveryMode(DeliveryMode.PERSISTENT); // non-persistent poison messages are dropped, not DLQ'd
+        // JMSExpiration = send time + timeToLive (A10.1), both on the wall clock.
+        p.setTimeToLive(flat.lng("producers.0.time_to_live_ns") / 1_000_000L);
         long intervalNs = burst ? 0 : Long.parseLong(arrival.substring("constant:".length()));
+        // Message groups (A7.6): the k-th message (k from 0) carries JMSXGroupID number
+        // k mod groups, no JMSXGroupSeq, as acksim's `group_of` numbers them.
+        int groups = flat.integer("producers.0.groups");
         long base = System.nanoTime();
         for (int seq = 1; seq <= total; seq++) {
             if (!burst) {
@@ -496,6 +595,9 @@ public final class Driver {
             }
             TextMessage m = s.createTextMessage("acksim message " + seq);
             m.setIntProperty("seq", seq);
+            if (groups > 0) {
+                m.setStringProperty("JMSXGroupID", "group-" + ((seq - 1) % groups));
+            }
             p.send(m);
             sentAtMicros.put(seq, ConsumerMain.nowMicros());
             if (!burst) {
@@ -512,6 +614,17 @@ public final class Driver {
         }
         produced = total;
         conn.close();
+    }
+
+    /**
+     * destination, seq, redelivered, redelivery counter, expired (1 when the broker dead-lettered
+     * it because it expired: RegionBroker.messageExpired's cause "Message Expired", A10.1).
+     */
+    static String[] drainedRow(String dest, Message m) throws javax.jms.JMSException {
+        String cause = m.getStringProperty(ActiveMQMessage.DLQ_DELIVERY_FAILURE_CAUSE_PROPERTY);
+        boolean expired = dest.equals(DLQ) && cause != null && cause.contains("Message Expired");
+        return new String[] {dest, Integer.toString(m.getIntProperty("seq")), m.getJMSRedelivered() ? "1" : "0",
+                Integer.toString(((ActiveMQMessage) m).getRedeliveryCounter()), expired ? "1" : "0"};
     }
 
     void drain(String dest, List<String[]> drained) throws Exception {
@@ -532,17 +645,14 @@ public final class Driver {
                 break;
             }
             got++;
-            drained.add(new String[] {dest, Integer.toString(m.getIntProperty("seq")), m.getJMSRedelivered() ? "1" : "0",
-                    Integer.toString(((ActiveMQMessage) m).getRedeliveryCounter())});
+            drained.add(drainedRow(dest, m));
         }
         Message extra = c.receive(100);
         if (extra != null) {
             notes.add("drain of " + dest + ": more messages than its statistics said");
-            drained.add(new String[] {dest, Integer.toString(extra.getIntProperty("seq")), extra.getJMSRedelivered() ? "1" : "0",
-                    Integer.toString(((ActiveMQMessage) extra).getRedeliveryCounter())});
+            drained.add(drainedRow(dest, extra));
             while ((extra = c.receive(100)) != null) {
-                drained.add(new String[] {dest, Integer.toString(extra.getIntProperty("seq")), extra.getJMSRedelivered() ? "1" : "0",
-                        Integer.toString(((ActiveMQMessage) extra).getRedeliveryCounter())});
+                drained.add(drainedRow(dest, extra));
             }
         }
         conn.close();
@@ -644,13 +754,17 @@ public final class Driver {
             }
             lastEvent = Math.max(lastEvent, d.micros);
         }
-        Set<Integer> inQueue = new TreeSet<>(), inDlq = new TreeSet<>();
+        Set<Integer> inQueue = new TreeSet<>(), inDlq = new TreeSet<>(), expired = new TreeSet<>();
         int dlqProcessed = 0;
         for (String[] d : drained) {
             int seq = Integer.parseInt(d[1]);
             if (d[0].equals(DLQ)) {
                 if (seen.contains(seq)) {
                     dlqProcessed++;
+                } else if (d[4].equals("1")) {
+                    // acksim counts an expired message under `expired`, its DLQ copy being a
+                    // by-product (docs/contract-additions-queue.md, census decision).
+                    expired.add(seq);
                 } else {
                     inDlq.add(seq);
                 }
@@ -659,7 +773,7 @@ public final class Driver {
             }
         }
         int unique = seen.size();
-        long lost = produced - unique - inDlq.size() - inQueue.size();
+        long lost = produced - unique - inDlq.size() - expired.size() - inQueue.size();
         double makespan = (lastProcessed - t0Micros) / 1e6;
         double sumX = 0, sumX2 = 0;
         for (long p : processed) {
@@ -687,7 +801,7 @@ public final class Driver {
         row.put("duplicates", Long.toString(totalProcessed - unique));
         row.put("lost", Long.toString(lost));
         row.put("dlq", Integer.toString(inDlq.size()));
-        row.put("expired", "0");
+        row.put("expired", Integer.toString(expired.size()));
         row.put("in_flight", Integer.toString(inQueue.size()));
         row.put("acks_total", Integer.toString(acks.size()));
         row.put("acks_standard", Long.toString(ackByType[MessageAck.STANDARD_ACK_TYPE]));
@@ -709,7 +823,7 @@ public final class Driver {
         row.put("wall_s", "");
         // Extensions of the real run only.
         row.put("acks_unmatched", Long.toString(ackByType[MessageAck.UNMATCHED_ACK_TYPE]));
-        row.put("dlq_total", Integer.toString(inDlq.size() + dlqProcessed));
+        row.put("dlq_total", Integer.toString(inDlq.size() + expired.size() + dlqProcessed));
         row.put("timed_out", Boolean.toString(timedOut));
         row.put("consumer_errors", Integer.toString(errors.size()));
         writeCsv(out.resolve("summary.csv"), new ArrayList<>(row.keySet()), List.of(new ArrayList<>(row.values())));
@@ -765,7 +879,7 @@ public final class Driver {
         for (String[] d : drained) {
             dr.add(Arrays.asList(d));
         }
-        writeCsv(out.resolve("drained.csv"), List.of("destination", "message", "redelivered", "redelivery_counter"), dr);
+        writeCsv(out.resolve("drained.csv"), List.of("destination", "message", "redelivered", "redelivery_counter", "expired"), dr);
         List<String> allNotes = new ArrayList<>(notes);
         allNotes.addAll(errors);
         Files.write(out.resolve("notes.txt"), allNotes, StandardCharsets.UTF_8);

@@ -46,6 +46,11 @@ final class Flat {
         return Boolean.parseBoolean(str(key));
     }
 
+    /** Whether `acksim check --flat` printed this key at all. */
+    boolean has(String key) {
+        return p.getProperty(key) != null;
+    }
+
     /** A duration in ns, empty = null. */
     Long optNs(String key) {
         String v = str(key, "");
