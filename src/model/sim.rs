@@ -13,7 +13,8 @@ use crate::model::activemq::consumer::{BacklogView, Consumer};
 use crate::model::activemq::destination::Destination;
 use crate::model::activemq::expiry;
 use crate::model::activemq::groups::GroupId;
-use crate::model::activemq::slow_consumer::SlowConsumerMonitor;
+use crate::model::activemq::slow_consumer::{SlowConsumerMonitor, TopicAbortMonitor};
+use crate::model::activemq::topic::Topic;
 use crate::model::config::{BrokerFlavor, CrashConfig, CrashPoint, Scenario};
 use crate::model::dist::{ArrivalSampler, DurationSampler};
 use crate::model::idempotence::IdempotentConsumers;
@@ -348,6 +349,8 @@ struct World<'t> {
     touched: Vec<usize>,
     /// The configured slow-consumer strategy, when it can abort anything (A8).
     slow_consumers: Option<SlowConsumerMonitor>,
+    /// AbortSlowConsumerStrategy on a topic; its task starts at the first slow subscription.
+    topic_abort: Option<TopicAbortMonitor>,
     /// `expireMessagesPeriod`, when some producer sets a time to live (A10.1).
     expire_messages_period: Option<SimDuration>,
     /// Periodic broker tasks (slow-consumer check, expiry sweep) now scheduled: each keeps
@@ -555,6 +558,11 @@ impl<'t> World<'t> {
             views: vec![BacklogView::default(); consumer_count],
             touched: Vec::new(),
             slow_consumers,
+            topic_abort: if scenario.broker.destination.is_topic() {
+                TopicAbortMonitor::new(&scenario.broker.slow_consumer)
+            } else {
+                None
+            },
             expire_messages_period,
             periodic_tasks,
         }
@@ -652,6 +660,7 @@ impl<'t> World<'t> {
             persist_redelivered,
             idempotence,
             slow_consumers,
+            topic_abort,
             expire_messages_period,
             periodic_tasks,
             ..
@@ -835,11 +844,21 @@ impl<'t> World<'t> {
             } => consumers[consumer].on_crash(&mut ctx, generation),
             Event::SlowConsumerCheck => {
                 let other_tasks = *periodic_tasks - 1;
-                let rescheduled = match (slow_consumers.as_mut(), queue.as_queue_mut()) {
-                    (Some(m), Some(queue)) => slow_consumer_check(
+                let rescheduled = match (slow_consumers.as_mut(), topic_abort.as_mut(), &mut *queue)
+                {
+                    (Some(m), _, Destination::Queue(queue)) => slow_consumer_check(
                         &mut ctx,
                         m,
                         queue,
+                        consumers,
+                        subscription_owner,
+                        effects,
+                        other_tasks,
+                    ),
+                    (_, Some(m), Destination::Topic(topic)) => topic_slow_consumer_check(
+                        &mut ctx,
+                        m,
+                        topic,
                         consumers,
                         subscription_owner,
                         effects,
@@ -885,6 +904,17 @@ impl<'t> World<'t> {
                         ..TraceRecord::new(t, TraceKind::ConsumerRemoved)
                     });
                 }
+                if let Destination::Topic(topic) = &mut *queue
+                    && topic.live_subscriptions().any(|s| s == subscription)
+                {
+                    let taken = topic.remove_subscription_on_connection_drop(subscription, effects);
+                    let consumer = subscription_owner[subscription].0;
+                    ctx.trace(|t| TraceRecord {
+                        consumer: Some(consumer),
+                        count: Some(taken as u32),
+                        ..TraceRecord::new(t, TraceKind::ConsumerRemoved)
+                    });
+                }
                 if let Some(m) = slow_consumers {
                     m.on_removed(subscription);
                 }
@@ -901,6 +931,15 @@ impl<'t> World<'t> {
             }
         }
         apply_broker_effects(&mut ctx, effects, consumers, subscription_owner, touched);
+        // `slowConsumer()` for every topic subscription flagged slow by this event (A8.2).
+        if let (Some(m), Destination::Topic(topic)) = (topic_abort.as_mut(), &*queue) {
+            for sub in topic.live_subscriptions() {
+                if m.observe(sub, topic.is_slow(sub)) {
+                    ctx.schedule(ctx.now + m.check_period(), Event::SlowConsumerCheck);
+                    *periodic_tasks += 1;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -1173,6 +1212,79 @@ fn slow_consumer_sees_command(
     monitor.on_dispatch_pending(sub, room);
 }
 
+/// A slow-consumer strategy aborts subscription `sub` (A8.3): `ConsumerControl(close)` to the
+/// client and the broker's forced removal one second later; with `abortConnection` the broker
+/// fails the connection instead, so the subscription goes at once (`remove`), as on a
+/// connection drop (A5.2), and the client learns of it one latency later.
+fn abort_subscription(
+    ctx: &mut Ctx,
+    sub: SubscriptionId,
+    connection_failed: bool,
+    consumers: &mut [Consumer],
+    subscription_owner: &[(usize, u32)],
+    remove: impl FnOnce() -> usize,
+) {
+    let (consumer, generation) = subscription_owner[sub];
+    ctx.totals.slow_consumer_aborts += 1;
+    ctx.trace(|t| TraceRecord {
+        consumer: Some(consumer),
+        ..TraceRecord::new(t, TraceKind::SlowConsumerAborted)
+    });
+    if connection_failed {
+        let taken = remove();
+        ctx.trace(|t| TraceRecord {
+            consumer: Some(consumer),
+            count: Some(taken as u32),
+            ..TraceRecord::new(t, TraceKind::ConnectionDropped)
+        });
+    } else {
+        ctx.schedule(
+            ctx.now + FORCED_REMOVE_DELAY,
+            Event::ForcedRemove { subscription: sub },
+        );
+    }
+    let at = consumers[consumer].to_client.arrival(ctx.now);
+    ctx.schedule(
+        at,
+        Event::BrokerClosesConsumer {
+            consumer,
+            generation,
+            connection_failed,
+        },
+    );
+}
+
+/// One run of AbortSlowConsumerStrategy's periodic task on a topic (A8.3). Once started the
+/// real task runs for the broker's life; the model stops it (returning false) when nothing
+/// other than the `other_tasks` periodic tasks can happen any more.
+fn topic_slow_consumer_check(
+    ctx: &mut Ctx,
+    monitor: &mut TopicAbortMonitor,
+    topic: &mut Topic,
+    consumers: &mut [Consumer],
+    subscription_owner: &[(usize, u32)],
+    effects: &mut Vec<BrokerEffect>,
+    other_tasks: usize,
+) -> bool {
+    let aborted = monitor.check(|s| topic.is_slow(s));
+    let connection_failed = monitor.abort_connection();
+    for sub in aborted {
+        abort_subscription(
+            ctx,
+            sub,
+            connection_failed,
+            consumers,
+            subscription_owner,
+            || topic.remove_subscription_on_connection_drop(sub, effects),
+        );
+    }
+    let more = ctx.events.len() > other_tasks || !effects.is_empty();
+    if more {
+        ctx.schedule(ctx.now + monitor.check_period(), Event::SlowConsumerCheck);
+    }
+    more
+}
+
 /// One run of the slow-consumer strategy's periodic task (A8.3, A8.4). Each abort sends
 /// `ConsumerControl(close)` to the client and schedules the broker's forced removal one second
 /// later; with `abortConnection` the broker fails the connection instead: the subscription goes
@@ -1189,37 +1301,19 @@ fn slow_consumer_check(
     other_tasks: usize,
 ) -> bool {
     let outcome = monitor.check(ctx.now, queue);
+    let connection_failed = monitor.abort_connection();
     for sub in outcome.abort {
-        let (consumer, generation) = subscription_owner[sub];
-        ctx.totals.slow_consumer_aborts += 1;
-        ctx.trace(|t| TraceRecord {
-            consumer: Some(consumer),
-            ..TraceRecord::new(t, TraceKind::SlowConsumerAborted)
-        });
-        let connection_failed = monitor.abort_connection();
-        if connection_failed {
-            let taken = queue.remove_subscription_on_connection_drop(sub, effects);
-            monitor.on_removed(sub);
-            ctx.trace(|t| TraceRecord {
-                consumer: Some(consumer),
-                count: Some(taken as u32),
-                ..TraceRecord::new(t, TraceKind::ConnectionDropped)
-            });
-        } else {
-            ctx.schedule(
-                ctx.now + FORCED_REMOVE_DELAY,
-                Event::ForcedRemove { subscription: sub },
-            );
-        }
-        let at = consumers[consumer].to_client.arrival(ctx.now);
-        ctx.schedule(
-            at,
-            Event::BrokerClosesConsumer {
-                consumer,
-                generation,
-                connection_failed,
-            },
+        abort_subscription(
+            ctx,
+            sub,
+            connection_failed,
+            consumers,
+            subscription_owner,
+            || queue.remove_subscription_on_connection_drop(sub, effects),
         );
+        if connection_failed {
+            monitor.on_removed(sub);
+        }
     }
     let more = ctx.events.len() > other_tasks || !effects.is_empty() || monitor.may_abort(queue);
     if more {

@@ -1959,3 +1959,22 @@ fn topics_refuse_queue_only_settings_at_the_field() {
         &["broker crash is modelled for a queue destination only"],
     );
 }
+
+#[test]
+fn topics_take_the_abort_strategy_and_refuse_abort_slow_ack() {
+    use crate::model::config::SlowConsumerStrategy;
+    let abort = ok(
+        "name: t\nbroker:\n  destination: {kind: topic}\n  slow_consumer: {strategy: abort}\nproducers:\n  - {messages: 10}\nconsumers:\n  - {}\n",
+    );
+    assert!(matches!(
+        abort.scenario.broker.slow_consumer,
+        SlowConsumerStrategy::Abort(_)
+    ));
+    assert!(abort.warnings.is_empty(), "{:?}", abort.warnings);
+    assert_err(
+        "name: t\nbroker:\n  destination: {kind: topic}\n  slow_consumer: {strategy: abort_slow_ack}\nproducers:\n  - {messages: 10}\nconsumers:\n  - {}\n",
+        4,
+        29,
+        &["`abort_slow_ack` is modelled for a queue destination only"],
+    );
+}

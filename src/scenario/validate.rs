@@ -692,13 +692,13 @@ impl Ctx<'_> {
             Some(f) => self.flag("use_prefetch_extension", f)?,
             None => true,
         };
-        let slow_consumer = match &b.slow_consumer {
-            Some(s) => self.slow_consumer(s)?,
-            None => SlowConsumerStrategy::None,
-        };
         let destination = match &b.destination {
             Some(d) => self.destination(&d.value)?,
             None => DestinationConfig::Queue,
+        };
+        let slow_consumer = match &b.slow_consumer {
+            Some(s) => self.slow_consumer(s, destination.is_topic())?,
+            None => SlowConsumerStrategy::None,
         };
         let crash = match &b.crash {
             Some(c) if destination.is_topic() => {
@@ -779,7 +779,11 @@ impl Ctx<'_> {
         }))
     }
 
-    fn slow_consumer(&mut self, f: &Spanned<ScalarOr<RawSlowConsumer>>) -> R<SlowConsumerStrategy> {
+    fn slow_consumer(
+        &mut self,
+        f: &Spanned<ScalarOr<RawSlowConsumer>>,
+        on_topic: bool,
+    ) -> R<SlowConsumerStrategy> {
         const EXPECTED: &str = "`none`, or a mapping `{strategy: abort | abort_slow_ack, ...}`";
         match &f.value {
             ScalarOr::Scalar(Scalar::Null) => Ok(SlowConsumerStrategy::None),
@@ -878,12 +882,22 @@ impl Ctx<'_> {
                     check_period,
                     abort_connection,
                 };
+                if which == Which::Abort && on_topic {
+                    return Ok(SlowConsumerStrategy::Abort(abort));
+                }
                 if which == Which::Abort {
                     self.warn(
                         &strategy.referenced,
                         "slow_consumer strategy `abort` never aborts a queue consumer: AbortSlowConsumerStrategy acts on the subscription's slow flag, which PrefetchSubscription.dispatchPending raises only with messages pending in the subscription, and a queue never leaves any there (semantics.md A8.1, A8.3); `abort_slow_ack` (AbortSlowAckConsumerStrategy) does abort queue consumers".to_string(),
                     );
                     return Ok(SlowConsumerStrategy::Abort(abort));
+                }
+                if on_topic {
+                    return Err(self.err(
+                        &strategy.referenced,
+                        "slow_consumer strategy `abort_slow_ack` is modelled for a queue destination only",
+                        "`strategy: abort` (AbortSlowConsumerStrategy) on a topic, or a queue destination",
+                    ));
                 }
                 let max_time_since_last_ack = match &m.max_time_since_last_ack {
                     Some(f) => self.duration_or_off("max_time_since_last_ack", f)?,

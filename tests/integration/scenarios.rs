@@ -624,3 +624,23 @@ fn rocketmq_oneway_broker_crash_loses_sends_and_reconsumes_unflushed_offsets() {
     assert!(close(s.makespan_s, 19.104, 1e-9), "{}", s.makespan_s);
     assert_eq!(consumer(&out, "c-0").crashes, 1);
 }
+
+#[test]
+fn topic_slow_consumer_abort_closes_the_hung_subscriber_at_the_first_check() {
+    let out = run_file("topic-slow-consumer-abort.yaml");
+    let s = &out.summary;
+    assert_eq!(
+        (s.produced, s.copies, s.slow_consumer_aborts),
+        (100, 200, 1)
+    );
+    assert_eq!(fates(s), (100, 101, 101, 0, 99, 0, 0));
+    assert_eq!(s.acks.standard, 101);
+    assert!(
+        close(s.makespan_s, 60.01, 1e-9),
+        "makespan {}",
+        s.makespan_s
+    );
+    let stuck = consumer(&out, "stuck-0");
+    assert_eq!((stuck.processed, stuck.aborted), (1, 1));
+    assert_eq!(consumer(&out, "fast-0").processed, 100);
+}

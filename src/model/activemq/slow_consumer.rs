@@ -210,6 +210,99 @@ impl SlowConsumerMonitor {
     }
 }
 
+/// `AbortSlowConsumerStrategy` watching a topic's subscriptions (A8.2, A8.3). A topic
+/// subscription is flagged slow on its own: a non-durable one when `matched` grows beyond its
+/// prefetch, a durable one when copies wait in its pending cursor while its window is full.
+/// Each flagging is a `slowConsumer()` call: the first starts the periodic task
+/// (`executePeriodically`, first run one period later), a new subscription gets an entry and
+/// one already tracked a `slowCount++` (with `maxSlowCount` set). Each run marks every entry
+/// (with `maxSlowDuration` set), drops those no longer slow and aborts those still slow with
+/// `markCount·checkPeriod ≥ maxSlowDuration` or `slowCount ≥ maxSlowCount`.
+#[derive(Debug)]
+pub struct TopicAbortMonitor {
+    abort: AbortSlowConsumer,
+    task_started: bool,
+    /// The slow flag last seen per subscription, to find the flaggings.
+    was_slow: Vec<bool>,
+    entries: BTreeMap<SubscriptionId, SlowConsumerEntry>,
+}
+
+impl TopicAbortMonitor {
+    /// The monitor for `strategy` on a topic, or `None` when it can never abort anything (no
+    /// `Abort` strategy, or neither limit set: `slowConsumer()` returns at once).
+    pub fn new(strategy: &SlowConsumerStrategy) -> Option<Self> {
+        match *strategy {
+            SlowConsumerStrategy::Abort(abort)
+                if abort.max_slow_duration.is_some() || abort.max_slow_count.is_some() =>
+            {
+                Some(Self {
+                    abort,
+                    task_started: false,
+                    was_slow: Vec::new(),
+                    entries: BTreeMap::new(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    pub fn check_period(&self) -> SimDuration {
+        self.abort.check_period
+    }
+
+    pub fn abort_connection(&self) -> bool {
+        self.abort.abort_connection
+    }
+
+    /// The subscription's current slow flag. Returns true when this is the first flagging of
+    /// the run, which starts the periodic task.
+    pub fn observe(&mut self, sub: SubscriptionId, slow: bool) -> bool {
+        if self.was_slow.len() <= sub {
+            self.was_slow.resize(sub + 1, false);
+        }
+        let flagged = slow && !self.was_slow[sub];
+        self.was_slow[sub] = slow;
+        if !flagged {
+            return false;
+        }
+        match self.entries.get_mut(&sub) {
+            None => {
+                self.entries.insert(sub, SlowConsumerEntry::default());
+            }
+            Some(entry) => {
+                if self.abort.max_slow_count.is_some() {
+                    entry.slow_count += 1;
+                }
+            }
+        }
+        !std::mem::replace(&mut self.task_started, true)
+    }
+
+    /// One `run()`: the subscriptions to abort now, in id order.
+    pub fn check(&mut self, is_slow: impl Fn(SubscriptionId) -> bool) -> Vec<SubscriptionId> {
+        let abort = self.abort;
+        let period = abort.check_period.as_nanos() as u128;
+        let mut aborted = Vec::new();
+        self.entries.retain(|&sub, entry| {
+            if abort.max_slow_duration.is_some() {
+                entry.mark_count += 1;
+            }
+            if !is_slow(sub) {
+                return false;
+            }
+            let due = abort
+                .max_slow_duration
+                .is_some_and(|d| entry.mark_count as u128 * period >= d.as_nanos() as u128)
+                || abort.max_slow_count.is_some_and(|c| entry.slow_count >= c);
+            if due {
+                aborted.push(sub);
+            }
+            !due
+        });
+        aborted
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,5 +566,61 @@ mod tests {
             );
             assert_eq!(s.makespan_s, 1001.0);
         }
+    }
+
+    fn topic_abort(abort: AbortSlowConsumer) -> TopicAbortMonitor {
+        TopicAbortMonitor::new(&SlowConsumerStrategy::Abort(abort)).expect("a monitor")
+    }
+
+    /// A8.3 on a topic: the first flagging starts the task (and only the first); an entry
+    /// still slow at a run is aborted when markCount x checkPeriod reaches maxSlowDuration
+    /// (defaults 30 s / 30 s: the first run); one no longer slow is dropped.
+    #[test]
+    fn a8_3_topic_abort_at_the_first_run_after_being_flagged() {
+        let mut m = topic_abort(AbortSlowConsumer::default());
+        assert!(m.observe(0, true), "the first slow event starts the task");
+        assert!(!m.observe(0, true), "still slow: no new flagging");
+        assert!(!m.observe(1, true), "the task runs already");
+        m.observe(1, false);
+        assert_eq!(m.check(|s| s == 0), vec![0]);
+        assert_eq!(m.check(|_| true), NONE, "both entries are gone");
+    }
+
+    /// maxSlowDuration 90 s with the 30 s period: aborted at the third run still slow.
+    /// maxSlowCount 2 (duration off): every new flagging of a tracked subscription counts.
+    #[test]
+    fn a8_3_topic_abort_after_max_slow_duration_or_count() {
+        let mut m = topic_abort(AbortSlowConsumer {
+            max_slow_duration: Some(SimDuration::from_secs(90)),
+            ..AbortSlowConsumer::default()
+        });
+        m.observe(3, true);
+        assert_eq!(m.check(|_| true), NONE);
+        assert_eq!(m.check(|_| true), NONE);
+        assert_eq!(m.check(|_| true), vec![3]);
+
+        let mut m = topic_abort(AbortSlowConsumer {
+            max_slow_duration: None,
+            max_slow_count: Some(2),
+            ..AbortSlowConsumer::default()
+        });
+        m.observe(0, true);
+        assert_eq!(m.check(|_| true), NONE, "slowCount 0");
+        for _ in 0..2 {
+            m.observe(0, false);
+            m.observe(0, true);
+        }
+        assert_eq!(m.check(|_| true), vec![0], "slowCount 2");
+    }
+
+    #[test]
+    fn a8_3_topic_abort_without_limits_does_nothing() {
+        let off = AbortSlowConsumer {
+            max_slow_duration: None,
+            max_slow_count: None,
+            ..AbortSlowConsumer::default()
+        };
+        assert!(TopicAbortMonitor::new(&SlowConsumerStrategy::Abort(off)).is_none());
+        assert!(TopicAbortMonitor::new(&SlowConsumerStrategy::None).is_none());
     }
 }

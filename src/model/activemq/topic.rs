@@ -594,6 +594,31 @@ impl Topic {
         }
     }
 
+    /// `isSlowConsumer()` of subscription `id` (A8.1, A8.2): a non-durable one's flag, raised
+    /// when `matched` grew beyond its prefetch; a durable one while copies wait in its pending
+    /// cursor and its window is full (`PrefetchSubscription.dispatchPending` raises the flag
+    /// then and clears it once it can dispatch). A closed subscription is not slow.
+    pub fn is_slow(&self, id: SubscriptionId) -> bool {
+        match self.subscriptions.get(id) {
+            Some(Subscription::NonDurable(t)) => t.slow,
+            Some(Subscription::Durable { consumer }) => {
+                self.durable[*consumer].as_ref().is_some_and(|d| {
+                    d.active == Some(id) && d.window.is_full() && !d.pending.is_empty()
+                })
+            }
+            _ => false,
+        }
+    }
+
+    /// The live subscriptions, in id order.
+    pub fn live_subscriptions(&self) -> impl Iterator<Item = SubscriptionId> + '_ {
+        self.subscriptions
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !matches!(s, Subscription::Gone { .. }))
+            .map(|(id, _)| id)
+    }
+
     /// The non-durable subscription `id`, while it is live.
     pub fn topic_subscription(&self, id: SubscriptionId) -> Option<&TopicSubscription> {
         match self.subscriptions.get(id)? {
@@ -1025,5 +1050,40 @@ mod tests {
                 "{kind:?}"
             );
         }
+    }
+
+    /// A8.1, A8.3 on a durable subscription: 100 copies at 1 ms, a window of 10 and a listener
+    /// that hangs for 60 s: copies wait in its pending cursor while the window is full, so it
+    /// is slow at once; the strategy's first run (30.001 s) aborts it. The close acknowledges
+    /// the message in onMessage (AUTO) and deactivates the subscription: the 99 other copies
+    /// stay in the store for it (in flight), unlike a non-durable one's, which are dropped.
+    #[test]
+    fn a8_3_a_slow_durable_subscriber_is_aborted_and_keeps_its_copies() {
+        use crate::model::config::{AbortSlowConsumer, SlowConsumerStrategy};
+        let mut stuck = subscriber("stuck", AckMode::Auto, 10);
+        stuck.subscription = Some(SubscriptionKind::Durable);
+        stuck.processing = DurationDist::Constant(SimDuration::from_secs(60));
+        let mut s = topic_scenario(
+            100,
+            vec![subscriber("fast", AckMode::Auto, 1000), stuck.clone()],
+        );
+        s.broker.slow_consumer = SlowConsumerStrategy::Abort(AbortSlowConsumer::default());
+        let r = summary(&s);
+        assert_eq!((r.copies, r.slow_consumer_aborts), (200, 1));
+        assert_eq!(
+            (r.processed, r.unique_processed, r.lost, r.in_flight),
+            (101, 101, 0, 99)
+        );
+        // TopicSubscription.add clears the flag only on a direct dispatch: a subscriber with
+        // prefetch 10 that fell behind in the burst (matched 90 > 10) and caught up within
+        // 1 s is still flagged 30 s later, with no message since, and is aborted too. Its
+        // copies were all processed and acknowledged, so nothing is lost.
+        s.consumers[0].prefetch = 10;
+        let r = summary(&s);
+        assert_eq!(r.slow_consumer_aborts, 2);
+        assert_eq!(
+            (r.processed, r.unique_processed, r.lost, r.in_flight),
+            (101, 101, 0, 99)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Settings that exist only for a queue destination. The topic model (semantics.md A9) has no
-//! consumer priority, exclusive consumers, message groups (A7.3–A7.6), TTL (A10.1), priority
-//! dispatch (A10.2) or slow-consumer strategies (A8): rather than silently ignore them, a
-//! topic scenario that sets one is refused at that field.
+//! consumer priority, exclusive consumers, message groups (A7.3–A7.6), TTL (A10.1) or priority
+//! dispatch (A10.2): rather than silently ignore them, a topic scenario that sets one is
+//! refused at that field. (Of the slow-consumer strategies, a topic takes `abort`.)
 
 use serde_saphyr::{Location, Spanned};
 
@@ -29,7 +29,6 @@ impl Ctx<'_> {
     ) -> R<()> {
         let mut found = broker.and_then(|b| {
             present(&[
-                ("broker.slow_consumer", at(&b.slow_consumer)),
                 (
                     "broker.expire_messages_period",
                     at(&b.expire_messages_period),
