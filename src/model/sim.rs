@@ -744,11 +744,6 @@ impl<'t> World<'t> {
             Event::BrokerCrashes { restart_after } => {
                 touched.extend(0..consumers.len());
                 let restart_at = ctx.now + restart_after;
-                let Destination::Queue(queue) = queue else {
-                    return Err(SimError::Unsupported(
-                        "a broker crash with a topic destination",
-                    ));
-                };
                 broker_crash::crash(
                     &mut ctx,
                     queue,
@@ -756,6 +751,7 @@ impl<'t> World<'t> {
                     broker,
                     persist_redelivered,
                     restart_at,
+                    effects,
                 );
             }
             Event::BrokerRestarts => {

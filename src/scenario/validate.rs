@@ -701,13 +701,6 @@ impl Ctx<'_> {
             None => SlowConsumerStrategy::None,
         };
         let crash = match &b.crash {
-            Some(c) if destination.is_topic() => {
-                return Err(self.err(
-                    &c.referenced,
-                    "a broker crash is modelled for a queue destination only",
-                    "`destination: { kind: queue }`, or no `crash:` on a topic",
-                ));
-            }
             Some(c) => Some(self.broker_crash(c)?),
             None => None,
         };

@@ -644,3 +644,14 @@ fn topic_slow_consumer_abort_closes_the_hung_subscriber_at_the_first_check() {
     assert_eq!((stuck.processed, stuck.aborted), (1, 1));
     assert_eq!(consumer(&out, "fast-0").processed, 100);
 }
+
+#[test]
+fn topic_broker_crash_keeps_the_durable_subscription_and_drops_the_non_durable_one() {
+    let out = run_file("topic-broker-crash.yaml");
+    let s = &out.summary;
+    assert_eq!((s.produced, s.copies), (10, 20));
+    assert_eq!(fates(s), (10, 15, 14, 1, 6, 0, 0));
+    assert_eq!(s.redelivered, 0);
+    assert_eq!(consumer(&out, "durable-0").processed, 11);
+    assert_eq!(consumer(&out, "live-0").processed, 4);
+}

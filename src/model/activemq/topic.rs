@@ -594,6 +594,50 @@ impl Topic {
         }
     }
 
+    /// Every broker subscription id handed out so far (a crash makes them all stale).
+    pub fn subscription_count(&self) -> usize {
+        self.subscriptions.len()
+    }
+
+    /// The broker process died and a new one recovered the store (A11.4, A5.6): no
+    /// subscription outlives the process. A non-durable subscription's copies lived only in
+    /// its memory and are dropped (lost to it). A durable subscription is kept by the store:
+    /// its persistent copies, dispatched or pending, wait for it in store order with their
+    /// redelivery counter reset (1 for a copy ever dispatched when `persistJMSRedelivered`),
+    /// and its non-persistent copies are dropped. Returns the copies dropped.
+    pub fn recover_after_crash(
+        &mut self,
+        persist_redelivered: bool,
+        effects: &mut Vec<BrokerEffect>,
+    ) -> usize {
+        let live: Vec<SubscriptionId> = self.live_subscriptions().collect();
+        let dropped: usize = live
+            .into_iter()
+            .map(|id| match self.subscriptions[id] {
+                Subscription::NonDurable(_) => {
+                    self.remove_subscription_on_connection_drop(id, effects)
+                }
+                _ => {
+                    self.remove_subscription_on_connection_drop(id, effects);
+                    0
+                }
+            })
+            .sum();
+        for d in self.durable.iter_mut().flatten() {
+            d.pending.retain(|m| {
+                if !m.persistent {
+                    effects.push(BrokerEffect::Discarded { id: m.id });
+                }
+                m.persistent
+            });
+            d.pending.make_contiguous().sort_by_key(|m| m.id);
+            for m in &mut d.pending {
+                m.redelivery_counter = u32::from(persist_redelivered && m.redelivery_counter > 0);
+            }
+        }
+        dropped
+    }
+
     /// `isSlowConsumer()` of subscription `id` (A8.1, A8.2): a non-durable one's flag, raised
     /// when `matched` grew beyond its prefetch; a durable one while copies wait in its pending
     /// cursor and its window is full (`PrefetchSubscription.dispatchPending` raises the flag

@@ -12,32 +12,43 @@
 //! failover transport does) once the new process accepts connections.
 
 use super::{BrokerProcess, Ctx};
-use crate::model::activemq::broker::Queue;
+use crate::model::activemq::broker::BrokerEffect;
 use crate::model::activemq::consumer::Consumer;
+use crate::model::activemq::destination::Destination;
 use crate::model::ledger;
 use crate::model::trace::{TraceKind, TraceRecord};
 
 /// The broker process dies now.
 pub(super) fn crash(
     ctx: &mut Ctx,
-    queue: &mut Queue,
+    destination: &mut Destination,
     consumers: &mut [Consumer],
     broker: &mut BrokerProcess,
     persist_redelivered: bool,
     restart_at: crate::engine::SimTime,
+    effects: &mut Vec<BrokerEffect>,
 ) {
     broker.down = true;
     broker.crashed_at = Some(ctx.now);
     ctx.trace(|t| TraceRecord::new(t, TraceKind::BrokerCrashed));
-    let lost = queue.recover_after_crash(|m| m.persistent, persist_redelivered);
-    for id in lost {
-        ctx.ledger.mark(id, ledger::LOST_IN_CRASH);
-        ctx.trace(|t| TraceRecord {
-            message: Some(id),
-            ..TraceRecord::new(t, TraceKind::LostInBrokerCrash)
-        });
-    }
-    broker.first_live_subscription = queue.subscription_count();
+    broker.first_live_subscription = match destination {
+        Destination::Queue(queue) => {
+            let lost = queue.recover_after_crash(|m| m.persistent, persist_redelivered);
+            for id in lost {
+                ctx.ledger.mark(id, ledger::LOST_IN_CRASH);
+                ctx.trace(|t| TraceRecord {
+                    message: Some(id),
+                    ..TraceRecord::new(t, TraceKind::LostInBrokerCrash)
+                });
+            }
+            queue.subscription_count()
+        }
+        Destination::Topic(topic) => {
+            // The dropped copies leave as `Discarded` effects (their fate: lost).
+            topic.recover_after_crash(persist_redelivered, effects);
+            topic.subscription_count()
+        }
+    };
     for c in consumers.iter_mut() {
         c.lose_connection(ctx, restart_at);
     }
