@@ -106,7 +106,13 @@ impl World<'_> {
             self.trace(|t| TraceRecord {
                 consumer: Some(consumer),
                 message: Some(m.id),
-                redelivery_counter: Some(m.reconsume_times),
+                // reconsumeTimes; a re-consumption after an offset rollback (reconsumeTimes 0)
+                // shows 1, so the trace's redelivered deliveries are the summary's.
+                redelivery_counter: Some(if redelivered {
+                    m.reconsume_times.max(1)
+                } else {
+                    0
+                }),
                 ..TraceRecord::new(t, TraceKind::Delivered)
             });
             if failed_at.is_some() {

@@ -189,8 +189,9 @@ fn read(path: &Path) -> Result<Timeline, ChartError> {
                 tl.backlog.add(t, 1);
             }
             ("dispatched", Some(l)) => {
-                tl.backlog.add(t, -1);
-                tl.lanes[l].unacked.add(t, 1);
+                // One message, or a RocketMQ pull batch of `count`.
+                tl.backlog.add(t, -count);
+                tl.lanes[l].unacked.add(t, count);
             }
             ("connection_dropped", Some(l)) => {
                 tl.backlog.add(t, count);
