@@ -376,7 +376,7 @@ pub const DEFAULT_HORIZON: SimDuration = SimDuration::from_secs(30 * 24 * 3600);
 /// burst of every message with zero latency and processing is legitimate, an endless
 /// zero-time loop (zero redelivery delay and zero processing time, unlimited redeliveries)
 /// is not.
-fn events_per_instant_limit(scenario: &Scenario) -> u64 {
+pub(crate) fn events_per_instant_limit(scenario: &Scenario) -> u64 {
     let size = scenario.total_messages() + scenario.consumer_instance_count() as u64;
     size.saturating_mul(64).saturating_add(1_000_000)
 }

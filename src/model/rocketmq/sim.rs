@@ -13,7 +13,7 @@ use crate::model::dist::DurationSampler;
 use crate::model::idempotence::IdempotentConsumers;
 use crate::model::message::MessageId;
 use crate::model::network::Link;
-use crate::model::sim::{DEFAULT_HORIZON, RunOutcome, SimError};
+use crate::model::sim::{DEFAULT_HORIZON, RunOutcome, SimError, events_per_instant_limit};
 use crate::model::trace::{TraceKind, TraceRecord, TraceSink};
 
 use super::QueueId;
@@ -91,8 +91,7 @@ pub fn run(scenario: &Scenario, trace: Option<&mut dyn TraceSink>) -> Result<Run
     let wall = std::time::Instant::now();
     let mut world = World::new(scenario, trace);
     let until = SimTime::from(scenario.until.unwrap_or(DEFAULT_HORIZON));
-    let size = scenario.total_messages() + scenario.consumer_instance_count() as u64;
-    let instant_limit = size.saturating_mul(64).saturating_add(1_000_000);
+    let instant_limit = events_per_instant_limit(scenario);
     let mut executed: u64 = 0;
     let mut at_this_instant: u64 = 0;
     let mut cut_by_until = false;
