@@ -721,6 +721,38 @@ impl Producer {
     }
 }
 
+/// Producer-side conservation, checked at the end of every run: each producer's sends are
+/// confirmed, failed, unconfirmed or in progress; a confirmed send has a stored copy; and the
+/// stored copies the producers counted are the `accepted` messages of the broker. Returns
+/// what is violated.
+pub fn check_sends<'a>(
+    producers: impl IntoIterator<Item = &'a Producer>,
+    accepted: u64,
+) -> Result<(), String> {
+    let mut stored = 0;
+    for (i, p) in producers.into_iter().enumerate() {
+        let c = p.counts();
+        if !c.conserves_sends() {
+            return Err(format!(
+                "producer {i}: sent {} != confirmed {} + failed {} + unconfirmed {} + in progress {}",
+                c.sent, c.confirmed, c.failed, c.unconfirmed, c.in_progress
+            ));
+        }
+        if let Some(seq) = p.confirmed_without_copy() {
+            return Err(format!(
+                "producer {i}: message {seq} was confirmed but never stored"
+            ));
+        }
+        stored += p.stored_copies();
+    }
+    if stored != accepted {
+        return Err(format!(
+            "the producers count {stored} stored copies, the broker accepted {accepted}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     //! Hand-computed send protocols. Latency is a constant 1 ms each way; the "network" of

@@ -1024,7 +1024,8 @@ impl<'t> World<'t> {
                 .map(|p| p.send.counts())
                 .fold(SendCounts::default(), |a, b| a.plus(&b)),
         };
-        check_sends(&self.producers, summary.produced)?;
+        producer::check_sends(self.producers.iter().map(|p| &p.send), summary.produced)
+            .map_err(SimError::Conservation)?;
         // The census classifies each message once, so its fates add up by construction; what
         // can fail are the counts kept independently while the run went on: stored copies
         // the producers counted vs accepted (`check_sends`), first processings counted as they
@@ -1082,34 +1083,6 @@ impl<'t> World<'t> {
             cut_by_until,
         })
     }
-}
-
-/// Producer-side conservation, checked every run: each producer's sends are confirmed,
-/// failed, unconfirmed or in progress; a confirmed send has a stored copy; and the stored
-/// copies the producers counted are the messages the broker accepted.
-fn check_sends(producers: &[Producer], produced: u64) -> Result<(), SimError> {
-    let mut stored = 0;
-    for (i, p) in producers.iter().enumerate() {
-        let c = p.send.counts();
-        if !c.conserves_sends() {
-            return Err(SimError::Conservation(format!(
-                "producer {i}: sent {} != confirmed {} + failed {} + unconfirmed {} + in progress {}",
-                c.sent, c.confirmed, c.failed, c.unconfirmed, c.in_progress
-            )));
-        }
-        if let Some(seq) = p.send.confirmed_without_copy() {
-            return Err(SimError::Conservation(format!(
-                "producer {i}: message {seq} was confirmed but never stored"
-            )));
-        }
-        stored += p.send.stored_copies();
-    }
-    if stored != produced {
-        return Err(SimError::Conservation(format!(
-            "the producers count {stored} stored copies, the broker accepted {produced}"
-        )));
-    }
-    Ok(())
 }
 
 /// The broker applies one client command.

@@ -1031,6 +1031,18 @@ impl Consumer {
             self.orphan = Some((self.generation, message, fails, started));
         }
         self.trace(ctx, TraceKind::ConnectionDropped, None);
+        self.forget_connection();
+        ctx.schedule(
+            reconnect_at,
+            Event::ConsumerStarts {
+                consumer: self.index,
+            },
+        );
+    }
+
+    /// The connection is gone with everything the client held for it: buffered and delivered
+    /// messages, the pending ack, the application's place.
+    fn forget_connection(&mut self) {
         self.alive = false;
         self.running = false;
         self.app = AppState::Idle;
@@ -1040,12 +1052,6 @@ impl Consumer {
         self.redelivery_pending.clear();
         self.delivered.clear();
         self.pending_ack = None;
-        ctx.schedule(
-            reconnect_at,
-            Event::ConsumerStarts {
-                consumer: self.index,
-            },
-        );
     }
 
     /// The process dies (SIGKILL): all client state is gone, nothing more is sent, and the
@@ -1056,15 +1062,7 @@ impl Consumer {
         self.charge_unfinished_processing(ctx.now);
         self.trace(ctx, TraceKind::Crashed, None);
         self.send(ctx, BrokerCommand::ConnectionDropped);
-        self.alive = false;
-        self.running = false;
-        self.app = AppState::Idle;
-        self.inbound.clear();
-        self.wake_at = None;
-        self.unconsumed.clear();
-        self.redelivery_pending.clear();
-        self.delivered.clear();
-        self.pending_ack = None;
+        self.forget_connection();
         if let Some(CrashConfig {
             restart_after: Some(after),
             ..

@@ -226,32 +226,9 @@ impl World<'_> {
             .fold(SendCounts::default(), |a, b| a.plus(&b))
     }
 
-    /// Producer-side conservation: each producer's sends are confirmed, failed, unconfirmed
-    /// or in progress; a confirmed send has a stored copy; the stored copies are the
-    /// messages the broker accepted.
+    /// Producer-side conservation ([`producer::check_sends`]).
     pub(super) fn check_sends(&self) -> Result<(), SimError> {
-        let mut stored = 0;
-        for (i, p) in self.producers.iter().enumerate() {
-            let c = p.send.counts();
-            if !c.conserves_sends() {
-                return Err(SimError::Conservation(format!(
-                    "producer {i}: sent {} != confirmed {} + failed {} + unconfirmed {} + in progress {}",
-                    c.sent, c.confirmed, c.failed, c.unconfirmed, c.in_progress
-                )));
-            }
-            if let Some(seq) = p.send.confirmed_without_copy() {
-                return Err(SimError::Conservation(format!(
-                    "producer {i}: message {seq} was confirmed but never stored"
-                )));
-            }
-            stored += p.send.stored_copies();
-        }
-        if stored != self.accepted {
-            return Err(SimError::Conservation(format!(
-                "the producers count {stored} stored copies, the broker accepted {}",
-                self.accepted
-            )));
-        }
-        Ok(())
+        producer::check_sends(self.producers.iter().map(|p| &p.send), self.accepted)
+            .map_err(SimError::Conservation)
     }
 }
