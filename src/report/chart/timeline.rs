@@ -34,6 +34,8 @@ const FAILURE: RGBColor = RGBColor(214, 39, 40);
 const CRASH: RGBColor = RGBColor(20, 20, 20);
 const START: RGBColor = RGBColor(44, 160, 44);
 const DOWN: RGBColor = RGBColor(250, 215, 215);
+/// The broker process down (a broker crash), across every lane.
+const BROKER_DOWN: RGBColor = RGBColor(200, 200, 200);
 const LANE_BG: RGBColor = RGBColor(244, 246, 250);
 const BACKLOG: RGBColor = RGBColor(30, 30, 30);
 
@@ -114,6 +116,9 @@ struct Timeline {
     acks: u64,
     dead_lettered: u64,
     rows: u64,
+    /// Intervals the broker process was down (`broker_crashed` .. `broker_restarted`).
+    broker_downs: Vec<(f64, f64)>,
+    broker_down_since: Option<f64>,
 }
 
 impl Timeline {
@@ -244,6 +249,12 @@ fn read(path: &Path) -> Result<Timeline, ChartError> {
                     });
                 }
             }
+            ("broker_crashed", _) => tl.broker_down_since = Some(t),
+            ("broker_restarted", _) => {
+                if let Some(since) = tl.broker_down_since.take() {
+                    tl.broker_downs.push((since, t));
+                }
+            }
             ("started", Some(l)) => {
                 let lane = &mut tl.lanes[l];
                 lane.starts.push(t);
@@ -255,6 +266,9 @@ fn read(path: &Path) -> Result<Timeline, ChartError> {
         }
     }
     let t_end = tl.t_end;
+    if let Some(since) = tl.broker_down_since.take() {
+        tl.broker_downs.push((since, t_end));
+    }
     for lane in &mut tl.lanes {
         if let Some(since) = lane.down_since.take() {
             lane.downs.push((since, t_end));
@@ -354,6 +368,11 @@ fn paint(root: &Area<'_>, tl: &Timeline, title: &str) -> Res {
                 LANE_BG.mix(0.6).filled(),
             )])?;
         }
+        chart.draw_series(
+            tl.broker_downs.iter().map(|&(a, b)| {
+                Rectangle::new([(a, y + 0.02), (b, y + 0.98)], BROKER_DOWN.filled())
+            }),
+        )?;
         chart.draw_series(
             lane.downs
                 .iter()
@@ -530,8 +549,11 @@ fn paint(root: &Area<'_>, tl: &Timeline, title: &str) -> Res {
         (Mark::Crash, "consumer crashed".into()),
         (Mark::Start, "consumer (re)started".into()),
         (Mark::Swatch(DOWN), "consumer down".into()),
-        (Mark::None, "acks received by broker:".into()),
     ];
+    if !tl.broker_downs.is_empty() {
+        items.push((Mark::Swatch(BROKER_DOWN), "broker down".into()));
+    }
+    items.push((Mark::None, "acks received by broker:".into()));
     let before = items.len();
     for (k, (name, colour, _)) in ACK_TYPES.iter().enumerate() {
         if tl.lanes.iter().any(|l| l.acks.iter().any(|a| a.1 == k)) {
@@ -674,6 +696,24 @@ mod tests {
         assert_eq!(lane.unacked.max(), 1);
         assert_eq!(lane.unacked.value, 0);
         assert_eq!(tl.backlog.value, 0);
+    }
+
+    /// A broker crash shades every lane from `broker_crashed` to `broker_restarted`; a
+    /// RocketMQ pull batch of 3 leaves the backlog by 3.
+    #[test]
+    fn reads_broker_outages_and_pull_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("trace.csv");
+        let trace = format!(
+            "{TRACE}2.000000000,2000000000,accepted,,2,,,,\n2.000000000,2000000000,accepted,,3,,,,\n\
+             2.000000000,2000000000,accepted,,4,,,,\n2.100000000,2100000000,dispatched,c-0,4,2,3,,\n\
+             3.000000000,3000000000,broker_crashed,,,,,,\n4.500000000,4500000000,broker_restarted,,,,,,\n"
+        );
+        std::fs::write(&path, trace).unwrap();
+        let tl = read(&path).unwrap();
+        assert_eq!(tl.broker_downs, vec![(3.0, 4.5)]);
+        assert_eq!(tl.backlog.value, 0);
+        assert_eq!(tl.lanes[0].unacked.value, 3);
     }
 
     #[test]
