@@ -160,7 +160,7 @@ pub struct TuneArgs {
     /// Runs per prefetch value (with a scenario).
     #[arg(long, value_name = "R", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
     pub replicates: u32,
-    /// Recommend the smallest prefetch whose mean throughput is within this many percent of
+    /// Recommend the smallest prefetch whose mean goodput is within this many percent of
     /// the best.
     #[arg(long, value_name = "PERCENT", default_value_t = 5.0)]
     pub tolerance: f64,

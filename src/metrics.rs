@@ -102,6 +102,18 @@ impl RunSummary {
     pub fn conserves_messages(&self) -> bool {
         self.copies == self.unique_processed + self.lost + self.dlq + self.expired + self.in_flight
     }
+
+    /// Distinct messages processed per second of makespan: `unique_processed / makespan_s`
+    /// (0 when nothing was processed). Unlike `throughput` it does not count the second
+    /// processing of a duplicate, so a setting that makes a crash replay more messages does not
+    /// look faster; `acksim tune` ranks prefetch values by it.
+    pub fn goodput(&self) -> f64 {
+        if self.makespan_s > 0.0 {
+            self.unique_processed as f64 / self.makespan_s
+        } else {
+            0.0
+        }
+    }
 }
 
 /// One consumer instance's share of a run: one row of `consumers.csv`.
@@ -306,6 +318,11 @@ pub const SUMMARY_COLUMNS: &[Column<RunSummary>] = &[
         "throughput",
         "processed / makespan_s, messages per second",
         |r| Value::F64(r.throughput)
+    ),
+    column!(
+        "goodput",
+        "unique_processed / makespan_s: distinct messages processed per second (duplicates not counted)",
+        |r| Value::F64(r.goodput())
     ),
     column!(
         "latency_p50_s",

@@ -36,7 +36,7 @@ pub const OPTIMIZE_ACK_PERCENT: u32 = 65;
 pub const DELIVERED_ACK_PERCENT: u32 = 50;
 /// Default replicates per candidate.
 pub const DEFAULT_REPLICATES: u32 = 5;
-/// Default tolerance, percent of the best mean throughput.
+/// Default tolerance, percent of the best mean goodput.
 pub const DEFAULT_TOLERANCE_PERCENT: f64 = 5.0;
 
 /// Why tuning failed.
@@ -320,8 +320,10 @@ pub fn scenario_interval(s: &Scenario) -> Result<Derived<SimDuration>, TuneError
     }
 }
 
-/// Candidate prefetch values: the rule value, ×/÷ 2 and 4 around it, the decades 1, 10, 100,
-/// 1000; clamped to 1..=32767, sorted, deduplicated; 0 (pull) too if `allow_zero`.
+/// Candidate prefetch values: the rule value, ×/÷ 2 and 4 around it, and 1-2-5 steps per
+/// decade from 1 to 1000 (where the knee usually is: a window that just covers the ack round
+/// trip is often far below the rule value); clamped to 1..=32767, sorted, deduplicated; 0
+/// (pull) too if `allow_zero`.
 pub fn candidates(rule: u64, allow_zero: bool) -> Vec<u32> {
     let clamp = |v: u64| v.clamp(1, u64::from(MAX_PREFETCH)) as u32;
     let mut v: Vec<u32> = [
@@ -331,8 +333,14 @@ pub fn candidates(rule: u64, allow_zero: bool) -> Vec<u32> {
         rule.saturating_mul(2),
         rule.saturating_mul(4),
         1,
+        2,
+        5,
         10,
+        20,
+        50,
         100,
+        200,
+        500,
         1000,
     ]
     .into_iter()
@@ -410,6 +418,9 @@ pub struct Row {
     pub prefetch: u32,
     pub runs: u32,
     pub throughput: Stat,
+    /// Distinct messages processed per second ([`crate::metrics::RunSummary::goodput`]): what
+    /// the recommendation ranks by, so replayed duplicates never count as speed.
+    pub goodput: Stat,
     pub idle_with_backlog_s: Stat,
     pub duplicates: Stat,
     pub lost: Stat,
@@ -423,6 +434,7 @@ pub struct Row {
 /// The metrics of one run.
 struct Sample {
     throughput: f64,
+    goodput: f64,
     idle: f64,
     duplicates: f64,
     lost: f64,
@@ -462,6 +474,7 @@ pub fn execute(plan: &TunePlan, threads: usize) -> Result<Vec<Row>, TuneError> {
                 })?;
                 Ok(Sample {
                     throughput: o.summary.throughput,
+                    goodput: o.summary.goodput(),
                     idle: o.summary.idle_with_backlog_s,
                     duplicates: o.summary.duplicates as f64,
                     lost: o.summary.lost as f64,
@@ -483,6 +496,7 @@ pub fn execute(plan: &TunePlan, threads: usize) -> Result<Vec<Row>, TuneError> {
                 prefetch,
                 runs: r,
                 throughput: stat(|s| s.throughput),
+                goodput: stat(|s| s.goodput),
                 idle_with_backlog_s: stat(|s| s.idle),
                 duplicates: stat(|s| s.duplicates),
                 lost: stat(|s| s.lost),
@@ -494,34 +508,57 @@ pub fn execute(plan: &TunePlan, threads: usize) -> Result<Vec<Row>, TuneError> {
         .collect())
 }
 
-/// The recommendation: the smallest prefetch whose mean throughput is within `tolerance`
-/// percent of the best mean throughput.
+/// The recommendation: the smallest prefetch within `tolerance` percent of the best on both
+/// what the consumers get done and how long messages wait — mean goodput (distinct messages
+/// processed per second) at least `1 − tolerance` of the best, and mean p99 latency at most
+/// `1 + tolerance` times the best. Goodput rather than throughput: a prefetch whose crashes
+/// replay more messages processes more per second without getting any more work done. Latency
+/// too, because under a load the consumers keep up with, every prefetch has the same goodput
+/// and the difference is in how long messages queue (behind a round trip with a tiny window,
+/// behind a slow consumer's hoard with a huge one). When no candidate is within tolerance on
+/// both, goodput alone decides.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recommendation {
     /// Index into the rows.
     pub index: usize,
-    /// Index of the row with the best mean throughput (the smallest such prefetch).
+    /// Index of the row with the best mean goodput (the smallest such prefetch).
     pub best: usize,
+    /// Index of the row with the best mean p99 latency (the smallest such prefetch).
+    pub best_latency: usize,
+    /// Whether the recommendation also meets the latency criterion.
+    pub latency_met: bool,
     pub tolerance_percent: f64,
+}
+
+/// The index of the best finite value by `better(candidate, incumbent)`, smallest index on ties.
+fn best_by(rows: &[Row], value: fn(&Row) -> f64, better: fn(f64, f64) -> bool) -> Option<usize> {
+    rows.iter()
+        .enumerate()
+        .filter(|(_, r)| value(r).is_finite())
+        .fold(None::<usize>, |b, (i, r)| match b {
+            Some(j) if !better(value(r), value(&rows[j])) => Some(j),
+            _ => Some(i),
+        })
 }
 
 /// Picks the recommendation (rows in ascending prefetch order, as [`execute`] returns them).
 pub fn recommend(rows: &[Row], tolerance_percent: f64) -> Option<Recommendation> {
-    let best = rows
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.throughput.0.is_finite())
-        .fold(None::<usize>, |b, (i, r)| match b {
-            Some(j) if rows[j].throughput.0 >= r.throughput.0 => Some(j),
-            _ => Some(i),
-        })?;
-    let floor = rows[best].throughput.0 * (1.0 - tolerance_percent / 100.0);
-    let index = rows
-        .iter()
-        .position(|r| r.throughput.0.is_finite() && r.throughput.0 >= floor)?;
+    let best = best_by(rows, |r| r.goodput.0, |a, b| a > b)?;
+    let best_latency = best_by(rows, |r| r.latency_p99_s.0, |a, b| a < b).unwrap_or(best);
+    let floor = rows[best].goodput.0 * (1.0 - tolerance_percent / 100.0);
+    let ceiling = rows[best_latency].latency_p99_s.0 * (1.0 + tolerance_percent / 100.0);
+    let goodput_ok = |r: &Row| r.goodput.0.is_finite() && r.goodput.0 >= floor;
+    let latency_ok = |r: &Row| r.latency_p99_s.0.is_finite() && r.latency_p99_s.0 <= ceiling;
+    let both = rows.iter().position(|r| goodput_ok(r) && latency_ok(r));
+    let index = match both {
+        Some(i) => i,
+        None => rows.iter().position(goodput_ok)?,
+    };
     Some(Recommendation {
         index,
         best,
+        best_latency,
+        latency_met: both.is_some(),
         tolerance_percent,
     })
 }
@@ -537,7 +574,7 @@ pub fn table_text(rows: &[Row], rec: Option<&Recommendation>) -> String {
         t,
         "{:>9}  {:>18}  {:>20}  {:>14}  {:>16}  {:>18}",
         "prefetch",
-        "throughput msg/s",
+        "goodput msg/s",
         "idle_with_backlog s",
         "duplicates",
         "max unacked",
@@ -553,7 +590,7 @@ pub fn table_text(rows: &[Row], rec: Option<&Recommendation>) -> String {
             t,
             "{:>9}  {:>18}  {:>20}  {:>14}  {:>16}  {:>18}{mark}",
             r.prefetch,
-            pm(r.throughput, 1),
+            pm(r.goodput, 1),
             pm(r.idle_with_backlog_s, 3),
             pm(r.duplicates, 1),
             pm(r.max_unacked, 1),
@@ -567,17 +604,28 @@ pub fn table_text(rows: &[Row], rec: Option<&Recommendation>) -> String {
 pub fn recommendation_text(rows: &[Row], rec: &Recommendation) -> String {
     let r = &rows[rec.index];
     let b = &rows[rec.best];
-    let mut t = if rec.index == rec.best {
+    let l = &rows[rec.best_latency];
+    let tol = rec.tolerance_percent;
+    let goodput = format!(
+        "goodput {:.1} distinct messages/s (best {:.1}/s, at prefetch {})",
+        r.goodput.0, b.goodput.0, b.prefetch
+    );
+    let latency = format!(
+        "p99 latency {:.4} s (best {:.4} s, at prefetch {})",
+        r.latency_p99_s.0, l.latency_p99_s.0, l.prefetch
+    );
+    let mut t = if rec.latency_met {
         format!(
-            "recommended prefetch: {}\nwhy: it has the best mean throughput ({:.1} msg/s) and \
-             is the smallest candidate within {}% of it.",
-            r.prefetch, r.throughput.0, rec.tolerance_percent
+            "recommended prefetch: {}\nwhy: it is the smallest prefetch within {tol}% of the \
+             best on both counts: {goodput}, {latency}.",
+            r.prefetch
         )
     } else {
         format!(
-            "recommended prefetch: {}\nwhy: it is the smallest prefetch whose mean throughput \
-             ({:.1} msg/s) is within {}% of the best ({:.1} msg/s at prefetch {}).",
-            r.prefetch, r.throughput.0, rec.tolerance_percent, b.throughput.0, b.prefetch
+            "recommended prefetch: {}\nwhy: no prefetch is within {tol}% of the best on both \
+             goodput and p99 latency, so goodput decides: it is the smallest within {tol}% of \
+             the best, {goodput}; its {latency}.",
+            r.prefetch
         )
     };
     if let Some(largest) = rows.last().filter(|l| l.prefetch > r.prefetch) {
@@ -587,11 +635,11 @@ pub fn recommendation_text(rows: &[Row], rec: &Recommendation) -> String {
              backlog was {:.3} s and a crash exposed {:.1} duplicates; at {} they are {:.0}, \
              {:.3} s and {:.1}.",
             if rec.index == rec.best {
-                "No larger prefetch is faster, and a larger one costs".to_string()
+                "No larger prefetch gets more done, and a larger one costs".to_string()
             } else {
                 format!(
-                    "A larger prefetch buys at most {:.1}% more mean throughput, at a cost",
-                    (b.throughput.0 / r.throughput.0 - 1.0).max(0.0) * 100.0
+                    "A larger prefetch buys at most {:.1}% more mean goodput, at a cost",
+                    (b.goodput.0 / r.goodput.0 - 1.0).max(0.0) * 100.0
                 )
             },
             largest.prefetch,
@@ -722,7 +770,8 @@ pub fn write_table(
 ) -> Result<PathBuf, TuneError> {
     let mut f = AtomicFile::create(path)?;
     let mut text = String::from(
-        "cell,prefetch,runs,throughput_mean,throughput_ci95,idle_with_backlog_s_mean,\
+        "cell,prefetch,runs,throughput_mean,throughput_ci95,goodput_mean,goodput_ci95,\
+         idle_with_backlog_s_mean,\
          idle_with_backlog_s_ci95,duplicates_mean,duplicates_ci95,lost_mean,lost_ci95,\
          max_unacked_mean,max_unacked_ci95,latency_p99_s_mean,latency_p99_s_ci95,cut_runs,\
          recommended\n",
@@ -731,6 +780,7 @@ pub fn write_table(
         let _ = write!(text, "{i},{},{}", r.prefetch, r.runs);
         for s in [
             r.throughput,
+            r.goodput,
             r.idle_with_backlog_s,
             r.duplicates,
             r.lost,
@@ -789,10 +839,15 @@ mod tests {
     fn candidates_are_clamped_sorted_and_distinct() {
         assert_eq!(
             candidates(308, false),
-            [1, 10, 77, 100, 154, 308, 616, 1000, 1232]
+            [
+                1, 2, 5, 10, 20, 50, 77, 100, 154, 200, 308, 500, 616, 1000, 1232
+            ]
         );
         assert_eq!(candidates(20000, false).last(), Some(&MAX_PREFETCH));
-        assert_eq!(candidates(1, true), [0, 1, 2, 4, 10, 100, 1000]);
+        assert_eq!(
+            candidates(1, true),
+            [0, 1, 2, 4, 5, 10, 20, 50, 100, 200, 500, 1000]
+        );
     }
 
     #[test]
@@ -808,11 +863,12 @@ mod tests {
         assert!(parse_interval("0s").is_err());
     }
 
-    fn row(prefetch: u32, throughput: f64) -> Row {
+    fn row(prefetch: u32, goodput: f64) -> Row {
         Row {
             prefetch,
             runs: 1,
-            throughput: (throughput, 0.0),
+            throughput: (goodput, 0.0),
+            goodput: (goodput, 0.0),
             idle_with_backlog_s: (0.0, 0.0),
             duplicates: (0.0, 0.0),
             lost: (0.0, 0.0),
@@ -820,6 +876,46 @@ mod tests {
             latency_p99_s: (0.0, 0.0),
             cut: 0,
         }
+    }
+
+    #[test]
+    fn duplicates_never_count_as_speed() {
+        // Prefetch 1000 processes more per second only because its crash replays messages:
+        // the same goodput, so the smaller prefetch is the best.
+        let mut rows = [row(10, 100.0), row(1000, 100.0)];
+        rows[1].throughput = (106.0, 0.0);
+        let rec = recommend(&rows, 5.0).unwrap();
+        assert_eq!((rec.index, rec.best), (0, 0));
+    }
+
+    #[test]
+    fn latency_decides_between_equal_goodputs() {
+        // A load every prefetch keeps up with: prefetch 1 waits a round trip per message, 1000
+        // queues behind a hoard; 10 is the smallest within 5 % of the best p99 (0.50 s).
+        let mut rows = [
+            row(1, 100.0),
+            row(10, 100.0),
+            row(100, 100.0),
+            row(1000, 100.0),
+        ];
+        for (r, p99) in rows.iter_mut().zip([1.2, 0.52, 0.50, 4.0]) {
+            r.latency_p99_s = (p99, 0.0);
+        }
+        let rec = recommend(&rows, 5.0).unwrap();
+        assert_eq!((rec.index, rec.best, rec.best_latency), (1, 0, 2));
+        assert!(rec.latency_met);
+        assert!(recommendation_text(&rows, &rec).contains("within 5% of the best on both"));
+    }
+
+    #[test]
+    fn goodput_decides_when_no_candidate_meets_both() {
+        // The lowest latency belongs to a prefetch that gets far less done.
+        let mut rows = [row(1, 50.0), row(10, 100.0)];
+        rows[0].latency_p99_s = (0.1, 0.0);
+        rows[1].latency_p99_s = (1.0, 0.0);
+        let rec = recommend(&rows, 5.0).unwrap();
+        assert_eq!((rec.index, rec.latency_met), (1, false));
+        assert!(recommendation_text(&rows, &rec).contains("so goodput decides"));
     }
 
     #[test]

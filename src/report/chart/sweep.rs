@@ -48,6 +48,11 @@ const METRICS: &[(&str, &str, &str)] = &[
     ),
     ("throughput", "Throughput", "messages / s"),
     (
+        "goodput",
+        "Goodput (distinct messages processed per second)",
+        "unique messages / s",
+    ),
+    (
         "latency_p99_s",
         "Latency p99 (production → first processing)",
         "latency (s)",
