@@ -362,7 +362,7 @@ fn tune(args: &TuneArgs) -> anyhow::Result<()> {
     let rows = tune::execute(&plan, threads)
         .with_context(|| format!("{}: the simulation failed", path.display()))?;
     let rec = tune::recommend(&rows, args.tolerance);
-    let written = tune::write_outputs(out.path(), &rows, rec.as_ref())?;
+    let written = tune::write_outputs(out.path(), &plan.scenario.name, &rows, rec.as_ref())?;
     out.keep();
 
     let mut text = format!(

@@ -95,7 +95,7 @@ fn outcome(out: &mut String, s: &RunSummary) {
     let (p50, p99) = (secs(s.latency_p50_s), secs(s.latency_p99_s));
     line(
         "latency",
-        format!("p50 {p50} · p99 {p99} (send to first processing)"),
+        format!("p50 {p50} · p99 {p99} (send to first processing completion)"),
     );
     line(
         "fairness",

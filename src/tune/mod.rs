@@ -804,16 +804,22 @@ pub fn write_table(
     Ok(f.commit()?)
 }
 
-/// Writes `tune.csv` into `dir` and draws its charts (throughput, idle with backlog,
-/// max unacked, duplicates, p99 latency vs prefetch); returns the files written.
+/// Writes `tune.csv` into `dir` and draws its charts (throughput, goodput, idle with backlog,
+/// max unacked, duplicates, p99 latency vs prefetch), titled with `scenario`; returns the files
+/// written.
 pub fn write_outputs(
     dir: &Path,
+    scenario: &str,
     rows: &[Row],
     rec: Option<&Recommendation>,
 ) -> Result<Vec<PathBuf>, TuneError> {
     let table = write_table(&dir.join(TUNE_FILE), rows, rec)?;
     let mut written = vec![table.clone()];
-    written.extend(chart::sweep::draw_all(&table, dir)?);
+    written.extend(chart::sweep::draw_all_titled(
+        &table,
+        dir,
+        Some(format!("{scenario} (acksim tune)")),
+    )?);
     Ok(written)
 }
 

@@ -179,11 +179,12 @@ fn prefetch_1_sends_work_where_there_is_capacity() {
     assert!(close(s.jain_fairness, 0.73, 0.01), "{}", s.jain_fairness);
 }
 
-/// Every scenario in `scenarios/` loads, states what to expect, and is checked above (the
-/// benchmark workload is exercised by `acksim bench`).
+/// Every scenario in `scenarios/` loads, states what to expect, and is checked above or in
+/// `tune.rs` (the benchmark workload is exercised by `acksim bench`).
 #[test]
 fn every_shipped_scenario_documents_and_is_tested() {
-    let this_file = include_str!("scenarios.rs");
+    // The shipped tune scenario is tested with the other `acksim tune` tests.
+    let this_file = [include_str!("scenarios.rs"), include_str!("tune.rs")].concat();
     let mut names: Vec<String> = std::fs::read_dir(scenarios_dir())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -180,3 +180,49 @@ fn the_default_output_directory_is_under_results() {
             .is_file()
     );
 }
+
+/// `scenarios/tune-prefetch-rule.yaml`, the README tour's prefetch question: its header's
+/// hand-derived expectations.
+#[test]
+fn the_shipped_tune_scenario_answers_the_rule_of_thumb() {
+    let scenario = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/",
+        "tune-prefetch-rule.yaml"
+    );
+    let ws = tempfile::tempdir().unwrap();
+    let assert = acksim(ws.path(), &["tune", scenario, "--out", "t"]).success();
+    let text = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("ceil(100 x 2 / 0.65) = 308"), "{text}");
+    assert!(text.contains("recommended prefetch: 5\n"), "{text}");
+    assert!(
+        text.contains("within 5% of the best on both counts"),
+        "{text}"
+    );
+    assert!(text.contains("each sees about 50.0 msg/s"), "{text}");
+
+    let csv = fs::read_to_string(ws.path().join("t/tune.csv")).unwrap();
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let row = |prefetch: &str| {
+        csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .map(Result::unwrap)
+            .find(|r| &r[col("prefetch")] == prefetch)
+            .unwrap()
+    };
+    let num = |r: &csv::StringRecord, c: &str| r[col(c)].parse::<f64>().unwrap();
+    // Each worker's 800th message ends a full batch of ceil(0.65 x 5) = 4: 2 x 4 replayed.
+    assert_eq!(num(&row("5"), "duplicates_mean"), 8.0);
+    assert_eq!(num(&row("5"), "duplicates_ci95"), 0.0);
+    assert_eq!(num(&row("5"), "recommended"), 1.0);
+    assert!((num(&row("308"), "duplicates_mean") - 170.6).abs() < 1e-9);
+    assert!((num(&row("308"), "latency_p99_s_mean") - 4.009).abs() < 5e-4);
+    assert!((num(&row("10"), "latency_p99_s_mean") - 0.925).abs() < 5e-4);
+    // Every candidate keeps up: goodput within 5 % of the 100/s offered, duplicates excluded.
+    for r in reader.records().map(Result::unwrap) {
+        let g = num(&r, "goodput_mean");
+        assert!((95.0..=105.0).contains(&g), "{g}");
+    }
+}

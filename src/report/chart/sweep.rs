@@ -54,7 +54,7 @@ const METRICS: &[(&str, &str, &str)] = &[
     ),
     (
         "latency_p99_s",
-        "Latency p99 (production → first processing)",
+        "Latency p99 (send → first processing completion)",
         "latency (s)",
     ),
     // Written by `acksim tune` (tune.csv), not by sweeps.
@@ -205,12 +205,21 @@ fn scenario_name(dir: &Path) -> Option<String> {
 }
 
 pub fn draw_all(cells: &Path, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    draw_all_titled(cells, dir, scenario_name(dir))
+}
+
+/// [`draw_all`] with the scenario name for the titles given rather than read from the
+/// directory's `manifest.json` (`acksim tune` writes none).
+pub fn draw_all_titled(
+    cells: &Path,
+    dir: &Path,
+    scenario: Option<String>,
+) -> Result<Vec<PathBuf>, ChartError> {
     let table = read(cells)?;
     let numeric = |k: usize| table.values.iter().all(|v| key_number(&v[k]).is_some());
     let x_key = (0..table.keys.len())
         .filter(|&k| numeric(k))
         .max_by_key(|&k| (table.keys[k].contains("prefetch"), std::cmp::Reverse(k)));
-    let scenario = scenario_name(dir);
     let mut written = Vec::new();
     for &(stem, title, unit) in METRICS {
         let Some(values) = table.metric(stem) else {
@@ -333,18 +342,27 @@ fn lines(
         .light_line_style(TRANSPARENT)
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()?;
-    // Tick labels at the grid's own values.
+    // Tick labels at the grid's own values; a label that would overlap the previous one is
+    // left out (its grid line stays), e.g. 500 and 616 on a log axis.
     let mut ticks: Vec<f64> = xs.iter().copied().filter(|v| v.is_finite()).collect();
     ticks.sort_by(f64::total_cmp);
     ticks.dedup();
+    let half_width = |text: &str| text.chars().count() as i32 * 9 / 2 + 4;
+    let mut last_label: Option<(i32, i32)> = None;
     for &v in &ticks {
         chart.draw_series([PathElement::new(
             vec![(tx(v), y0), (tx(v), y1)],
             RGBColor(225, 225, 225),
         )])?;
         let (px, py) = chart.backend_coord(&(tx(v), y0));
+        let text = fmt_num(v);
+        let half = half_width(&text);
+        if last_label.is_some_and(|(x, h)| px - half < x + h) {
+            continue;
+        }
+        last_label = Some((px, half));
         root.draw(&Text::new(
-            fmt_num(v),
+            text,
             (px, py + 8),
             TextStyle::from((FONT, 16)).pos(Pos::new(HPos::Center, VPos::Top)),
         ))?;
