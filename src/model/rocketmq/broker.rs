@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::engine::SimTime;
+use crate::engine::{SimDuration, SimTime};
 use crate::model::message::MessageId;
 use crate::model::trace::{TraceKind, TraceRecord};
 
 use super::QueueId;
+use super::broker_crash::next_tick;
 use super::config::{BROKER_MAX_TRANSFER_COUNT, MessageModel};
 use super::event::Event;
 use super::offset_store::BrokerOffsets;
@@ -23,7 +24,14 @@ pub(super) struct Stored {
     pub sent_at: SimTime,
 }
 
-/// A pull the broker holds until a message arrives (long polling).
+/// `DefaultMQPushConsumerImpl.BROKER_SUSPEND_MAX_TIME_MILLIS`, sent in every pull as its
+/// `suspendTimeoutMillis`: how long the broker may hold an empty pull (B2.3).
+pub(super) const BROKER_SUSPEND_MAX: SimDuration = SimDuration::from_secs(15);
+/// `PullRequestHoldService.run` checks its held pulls every 5 s (long polling enabled), from
+/// the broker's start.
+pub(super) const HOLD_CHECK_INTERVAL: SimDuration = SimDuration::from_secs(5);
+
+/// A pull the broker holds until a message arrives or its suspend time is up (long polling).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct HeldPull {
     pub consumer: usize,
@@ -32,6 +40,8 @@ pub(super) struct HeldPull {
     pub offset: u64,
     /// When the client sent it (its response timeout counts from there).
     pub sent_at: SimTime,
+    /// Names the pull to its expiry (`Event::HoldExpires`); 0 until it is held.
+    pub serial: u64,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +65,11 @@ pub(super) struct Broker {
     pub crashed: bool,
     /// The offsets as last written to disk (`ConsumerOffsetManager.persist()`).
     pub flushed: BrokerOffsets,
+    /// When the current broker process started: its `PullRequestHoldService` checks at
+    /// `started_at + 5 s, + 10 s, …`.
+    pub started_at: SimTime,
+    /// The last serial given to a held pull.
+    pub last_hold: u64,
 }
 
 impl Broker {
@@ -77,6 +92,74 @@ impl World<'_> {
                 self.broker.queue(queue).held.push(h);
             }
         }
+    }
+
+    /// A pull finds nothing (PULL_NOT_FOUND with the suspend flag): `PullMessageProcessor`
+    /// hands it to `PullRequestHoldService.suspendPullRequest`, stamped with the broker's
+    /// clock (the suspend timestamp) and the pull's `suspendTimeoutMillis`, 15 s. A message
+    /// arriving answers it at once (`notifyMessageArriving`, [`Self::append`]). Otherwise the
+    /// service, which wakes every 5 s from the broker's start (`run`: `waitForRunning(5000)`;
+    /// nothing wakes it earlier), answers it at the first check with `now ≥ suspend
+    /// timestamp + 15 s` (`notifyMessageArriving` → `executeRequestWhenWakeup`: PULL_NOT_FOUND,
+    /// suspension no longer allowed): [`Self::hold_expires`] then. So an empty pull is held
+    /// 15..20 s, not forever (semantics.md B2.3: "the broker long-polls ≤15 s").
+    pub(super) fn hold_pull(&mut self, queue: QueueId, mut h: HeldPull) {
+        self.broker.last_hold += 1;
+        h.serial = self.broker.last_hold;
+        let expires = next_tick(
+            self.broker.started_at,
+            HOLD_CHECK_INTERVAL,
+            HOLD_CHECK_INTERVAL,
+            self.now + BROKER_SUSPEND_MAX,
+        );
+        self.schedule(
+            expires,
+            Event::HoldExpires {
+                queue,
+                serial: h.serial,
+            },
+        );
+        self.broker.queue(queue).held.push(h);
+    }
+
+    /// The hold service's check finds pull `serial` past its suspend time: the broker answers
+    /// PULL_NOT_FOUND (offset unchanged: OFFSET_OVERFLOW_ONE's next begin offset is the
+    /// request's), and the client pulls again at once with its in-memory offset, which the
+    /// broker stores ([`Self::pulled_nothing`]). That re-pull is why the expiry matters: it
+    /// commits the offset (semantics.md B3.2: "piggybacked on every pull"), and with no new
+    /// message it is the only pull there is, so without it a consumer that has pulled
+    /// everything commits only by its periodic persist.
+    ///
+    /// Nothing if the pull was answered meanwhile (a message arrived), if the broker
+    /// process it reached has died (its held pulls died with it, `broker_crashes`), or if its
+    /// client process is gone (the answer goes to a closed connection). And nothing once the
+    /// run is quiescent: then the pull stays held, because re-pulling could change nothing
+    /// (no message can come, the broker holds every final offset) and would keep the run
+    /// from ending.
+    pub(super) fn hold_expires(&mut self, queue: QueueId, serial: u64) {
+        let held = &self.broker.queue(queue).held;
+        let Some(i) = held.iter().position(|h| h.serial == serial) else {
+            return;
+        };
+        if self.quiescent() {
+            return;
+        }
+        let h = self.broker.queue(queue).held.remove(i);
+        let inst = &mut self.instances[h.consumer];
+        if !inst.is_current(h.generation) {
+            return;
+        }
+        let at = inst.to_client.arrival(self.now);
+        self.schedule(
+            at,
+            Event::PullNotFound {
+                consumer: h.consumer,
+                generation: h.generation,
+                queue,
+                pq: h.pq,
+                offset: h.offset,
+            },
+        );
     }
 
     /// Answers a pull if its queue has messages at or after its offset; returns whether it did.

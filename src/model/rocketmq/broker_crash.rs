@@ -25,7 +25,8 @@
 //!   close is a FIN, which `NettyRemotingClient` does not treat as a failure of the pending
 //!   requests (`failFast` runs only on a pipeline close), so the pull's `ResponseFuture` is
 //!   failed by `scanResponseTable` (a 1 s timer from 3 s after the client starts) once
-//!   `begin + CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND (30 s) + 1 s` has passed. Its
+//!   `begin + CONSUMER_TIMEOUT_MILLIS_WHEN_SUSPEND (30 s) + 1 s` has passed (`begin`: when
+//!   the client sent it, its latest re-pull after the 15 s holds, `broker.rs`). Its
 //!   `onException` and a refused connection alike re-pull after
 //!   `pullTimeDelayMillsWhenException` (`DefaultMQPushConsumerImpl.pullMessage`): 1000 ms,
 //!   the `ClientConfig` default the constructor copies over the field's own 3000.
@@ -33,6 +34,8 @@
 //!   (`MQClientInstance`: 1 s after the client starts, then every `heartbeatBrokerInterval`
 //!   30 s); until then a pull is answered SUBSCRIPTION_NOT_EXIST (`PullMessageProcessor`:
 //!   no consumer group info, offset not stored), an exception for the client ⇒ 1000 ms.
+//!   The new process's `PullRequestHoldService` checks its held pulls every 5 s from the
+//!   restart.
 //!   Offset commits and heartbeats reaching the dead broker are lost.
 //!
 //! Not modelled (validation refuses them with a broker crash): send-back of failed messages
@@ -59,11 +62,6 @@ pub(super) const SCAN_MARGIN: SimDuration = SimDuration::from_secs(1);
 /// `NettyRemotingClient.start`: the scan timer's first run and period.
 pub(super) const SCAN_FIRST: SimDuration = SimDuration::from_secs(3);
 pub(super) const SCAN_PERIOD: SimDuration = SimDuration::from_secs(1);
-/// `DefaultMQPushConsumerImpl.BROKER_SUSPEND_MAX_TIME_MILLIS`: how long the broker holds an
-/// empty pull before answering PULL_NOT_FOUND (the client then pulls again at once).
-pub(super) const BROKER_SUSPEND_MAX: SimDuration = SimDuration::from_secs(15);
-/// `PullRequestHoldService` checks its held pulls every 5 s (long polling).
-pub(super) const HOLD_CHECK_INTERVAL: SimDuration = SimDuration::from_secs(5);
 /// `ClientConfig.pullTimeDelayMillsWhenException`.
 pub(super) const PULL_DELAY_WHEN_EXCEPTION: SimDuration = SimDuration::from_millis(1000);
 /// `MQClientInstance.startScheduledTask`: heartbeats 1 s after the start, then every
@@ -131,33 +129,20 @@ impl World<'_> {
     }
 
     /// A held pull's future fails at the first scan after `sent + 30 s + 1 s`; the client
-    /// pulls again 1000 ms later. The model holds an empty pull until a message comes; the
-    /// real broker answers it PULL_NOT_FOUND at its first 5 s check 15 s after it came, and
-    /// the client pulls again at once, so the pull pending at the crash was sent at the
-    /// last such answer (a round trip of latency aside).
+    /// pulls again 1000 ms later. The pull held at the crash is the client's latest: every
+    /// earlier one was answered (a message, or PULL_NOT_FOUND at the end of its 15 s hold,
+    /// `World::hold_expires`) and followed by a new pull at once, so its `sent_at` is when the
+    /// client last re-pulled.
     fn held_pull_times_out(&mut self, queue: QueueId, h: HeldPull) {
         let inst = &self.instances[h.consumer];
         if !inst.is_current(h.generation) {
             return;
         }
-        let mut sent = h.sent_at;
-        loop {
-            let answered = next_tick(
-                SimTime::ZERO,
-                HOLD_CHECK_INTERVAL,
-                HOLD_CHECK_INTERVAL,
-                sent + BROKER_SUSPEND_MAX,
-            );
-            if answered >= self.now {
-                break;
-            }
-            sent = answered;
-        }
         let fails = next_tick(
             inst.started_at,
             SCAN_FIRST,
             SCAN_PERIOD,
-            sent + PULL_RESPONSE_TIMEOUT + SCAN_MARGIN,
+            h.sent_at + PULL_RESPONSE_TIMEOUT + SCAN_MARGIN,
         );
         self.schedule(
             fails + PULL_DELAY_WHEN_EXCEPTION,
@@ -174,6 +159,8 @@ impl World<'_> {
     pub(super) fn broker_restarts(&mut self) {
         self.lifecycle_pending -= 1;
         self.broker.down = false;
+        // The new process's PullRequestHoldService checks every 5 s from now.
+        self.broker.started_at = self.now;
         self.trace(|t| TraceRecord::new(t, TraceKind::BrokerRestarted));
         let now = self.now;
         for i in 0..self.instances.len() {
@@ -309,9 +296,9 @@ mod tests {
     }
 
     /// The pull pending at the crash is the last re-send of a long poll: message 0 at 0 s is
-    /// done at 0.1 s, the re-pull sent at 0 s would be answered PULL_NOT_FOUND at the first
-    /// 5 s check at or after 15 s (15 s) and sent again; its next answer (30 s) comes after
-    /// the crash at 22 s. It fails at the first scan at or after 15 + 31 = 46 s, the client
+    /// done at 0.1 s, the re-pull sent at 0 s is answered PULL_NOT_FOUND at the first 5 s
+    /// check at or after 15 s (15 s) and sent again at once; its next answer (30 s) would come
+    /// after the crash at 22 s. It fails at the first scan at or after 15 + 31 = 46 s, the client
     /// pulls again at 47 s and gets message 1 (sent at 40 s, the broker back at 23 s and the
     /// consumer registered again at its heartbeat at 31 s): done at 47.1 s. (Counting the
     /// timeout from the first send, 0 s, would have the client pull at 32 s and finish at

@@ -41,6 +41,16 @@ pub(super) enum Event {
         commit_offset: Option<u64>,
         sent_at: SimTime,
     },
+    /// `PullRequestHoldService`'s check finds held pull `serial` past its suspend time.
+    HoldExpires { queue: QueueId, serial: u64 },
+    /// PULL_NOT_FOUND (NO_NEW_MSG) for a pull from `offset` reaches the client.
+    PullNotFound {
+        consumer: usize,
+        generation: u32,
+        queue: QueueId,
+        pq: u64,
+        offset: u64,
+    },
     /// Found messages reach the client.
     PullResponse {
         consumer: usize,

@@ -1,5 +1,6 @@
 //! The push consumer's pull loop: flow control, pulls carrying the offset, and what a found
-//! answer does (semantics.md B2.2, B2.3, B3.2).
+//! or a not-found answer (after the broker's 15 s hold, `broker.rs`) does (semantics.md B2.2,
+//! B2.3, B3.2).
 
 use super::QueueId;
 use super::config::{ConsumeMode, MessageModel};
@@ -58,6 +59,21 @@ impl World<'_> {
                 sent_at: self.now,
             },
         );
+    }
+
+    /// PULL_NOT_FOUND after the broker's hold (`PullCallback.onSuccess`, NO_NEW_MSG):
+    /// `correctTagsOffset` (an empty ProcessQueue sets the in-memory offset to the next
+    /// offset, increase-only), then `executePullRequestImmediately`: the new pull carries the
+    /// in-memory offset (B2.3, B3.2). A dropped ProcessQueue stops (`pullMessage` returns).
+    pub(super) fn pulled_nothing(&mut self, consumer: usize, queue: QueueId, pq: u64, offset: u64) {
+        let inst = &mut self.instances[consumer];
+        let Some(p) = inst.pq_mut(queue, pq) else {
+            return;
+        };
+        if p.count() == 0 {
+            inst.offsets.update(queue, offset, true);
+        }
+        self.pull(consumer, queue, pq);
     }
 
     /// Found messages: into the PQ, consume requests to the pool, and pull again at once.

@@ -354,9 +354,22 @@ impl<'t> World<'t> {
                     pq,
                     offset,
                     sent_at,
+                    serial: 0,
                 };
                 if !self.answer_pull(queue, held) {
-                    self.broker.queue(queue).held.push(held);
+                    self.hold_pull(queue, held);
+                }
+            }
+            Event::HoldExpires { queue, serial } => self.hold_expires(queue, serial),
+            Event::PullNotFound {
+                consumer,
+                generation,
+                queue,
+                pq,
+                offset,
+            } => {
+                if self.instances[consumer].is_current(generation) {
+                    self.pulled_nothing(consumer, queue, pq, offset);
                 }
             }
             Event::PullResponse {

@@ -256,7 +256,9 @@ fn b2_4_group_shares_queues_averagely() {
 /// done at 10 ms; the pulls that follow are held by the broker and carry offset 0 (not sent):
 /// nothing reaches the broker before 10 s. At 10 s the 5 queues (4 + %RETRY%) are committed,
 /// at 15 s again (the 10 s commits were still on their way when the timer re-armed), then
-/// the run is quiescent; the rebalance timer (0 s, 20 s) ends the run at 20 s.
+/// the run is quiescent; the rebalance timer (0 s, 20 s) ends the run at 20 s. (The holds of
+/// the pulls sent at 0 s end at the 15 s check, which runs first, the run already quiescent:
+/// they stay held, no re-pull.)
 #[test]
 fn b3_2_offsets_persist_at_10s_then_every_5s() {
     let s = scenario(8, 4, vec![consumer("c", 1)]);
@@ -268,7 +270,8 @@ fn b3_2_offsets_persist_at_10s_then_every_5s() {
 }
 
 /// B3.3: one thread, processing 300 ms, 100 messages in one queue (all pulled at t = 0, then
-/// the pull is held, so nothing is piggybacked). Message k completes at 0.3·k s. At the 10 s
+/// the pull is held; its 15 s hold ends at 15 s, after the crash, so nothing is piggybacked).
+/// Message k completes at 0.3·k s. At the 10 s
 /// persist 33 are done → committed offset 33. The crash at 13 s (43 done, the 44th half
 /// processed) loses the in-memory offset 43; the restart at 14 s resumes at offset 33 and
 /// re-consumes messages 34..=43 (10 duplicates) and 44 (delivered before, never processed).
@@ -524,6 +527,97 @@ fn b3_2_offset_piggybacked_on_pulls_narrows_the_crash_window() {
         (101, 100, 1)
     );
     assert_eq!(s.redelivered, 1);
+}
+
+/// The setup of `rocketmq-crash-reconsume-window.yaml` with a 60 s persist interval: 100
+/// messages in one queue, one thread, 300 ms each, latency 1 ms (not zero: this test says
+/// otherwise), crash at `crash_ms`, restart 1 s later.
+fn long_poll_window(crash_ms: u64, persist: SimDuration) -> RunSummary {
+    let mut c = consumer("c", 1);
+    c.processing = DurationDist::Constant(ms(300));
+    c.rocketmq.consume_thread_min = 1;
+    c.rocketmq.persist_consumer_offset_interval = persist;
+    c.crash = Some(CrashConfig {
+        point: CrashPoint::At(ms(crash_ms)),
+        restart_after: Some(secs(1)),
+    });
+    let mut s = scenario(100, 1, vec![c]);
+    s.network.latency = DurationDist::Constant(ms(1));
+    summary_of(&s)
+}
+
+/// B2.3, B3.2: the broker holds an empty pull at most 15 s, answering it at its first 5 s
+/// check (from the broker's start at 0) at or after arrival + 15 s; the client re-pulls at
+/// once and that pull commits its in-memory offset. Latency 1 ms: heartbeat 1 ms, rebalance
+/// 2 ms, the four pulls (32, 32, 32, 4) reach the broker at 3, 5, 7, 9 ms; message k
+/// completes at 0.004 + 0.3·k s, so n(t) = ⌊(t − 0.004) / 0.3⌋ are done at t. The next pull
+/// reaches the broker at 0.011 s and is held: 0.011 + 15 = 15.011 s, so the checks at 5, 10,
+/// 15 s keep it and the 20 s check answers it. The answer reaches the client at 20.001 s
+/// (n = 66: the 66th completes at 19.804 s, the 67th at 20.104 s); the re-pull stores 66 at
+/// 20.002 s. The persists come at 10 s (n = 33, stored 10.001 s) and 70 s.
+/// - crash at 19.95 s: n = 66 done, committed 33 ⇒ 33 duplicates (no re-pull at 15.011 s);
+/// - crash at 20.05 s: n = 66, committed 66 ⇒ 0 duplicates;
+/// - crash at 25.05 s: n = 83 (the 84th, delivered at 24.904 s, is cut short), committed 66
+///   ⇒ 17 duplicates (holding the pull forever left 33 committed: 50). The restart (26.05 s)
+///   registers at 26.051 s, rebalances at 26.052 s, reads 66 and gets 67..100 at 26.054 s:
+///   34 deliveries, 67..83 again and 84 redelivered; done at 26.054 + 34 × 0.3 = 36.254 s.
+#[test]
+fn b2_3_held_pull_answered_after_15s_and_its_re_pull_commits_the_offset() {
+    let minute = secs(60);
+    let s = long_poll_window(19_950, minute);
+    assert_eq!((s.processed, s.duplicates), (133, 33));
+    let s = long_poll_window(20_050, minute);
+    assert_eq!((s.processed, s.duplicates, s.redelivered), (100, 0, 1));
+    let s = long_poll_window(25_050, minute);
+    assert_eq!(
+        (s.processed, s.unique_processed, s.duplicates, s.lost),
+        (117, 100, 17, 0)
+    );
+    assert_eq!((s.deliveries, s.redelivered), (84 + 34, 18));
+    assert!((s.makespan_s - 36.254).abs() < 1e-9, "{}", s.makespan_s);
+}
+
+/// Same, persist every 3 s (10, 13, 16, 19, 22 s), crash at 21 s: n(21) = 69. The persist
+/// at 19 s stored n = 63, the re-pull at 20.002 s 66 ⇒ 3 duplicates (6 without it).
+#[test]
+fn b3_2_a_long_poll_re_pull_commits_between_persists() {
+    let s = long_poll_window(21_000, secs(3));
+    assert_eq!((s.processed, s.duplicates, s.lost), (103, 3, 0));
+}
+
+/// The hold service of a restarted broker checks every 5 s from its own start. Zero latency,
+/// one queue, one thread, 1 s per message, persist every 60 s (10 s, 70 s). Message 1 is sent
+/// at 0 s, message 2 at 5 s. The broker dies at 1.5 s and is back at 2.5 s: the pull held
+/// since 0 s (offset 1, no commit: in-memory offset 0) dies with it; its future fails at the
+/// first scan (3 s + k·1 s) at or after 0 + 31 s = 31 s and the client pulls again at 32 s
+/// (registered again by its heartbeat at 31 s). The persist at 10 s stored offset 1 (message
+/// 1 done at 1 s). At 32 s the pull gets message 2 (done at 33 s) and the re-pull, carrying
+/// 1, is held from 32 s: 32 + 15 = 47 s, the new broker's checks are at 2.5 + 5·k s, so it is
+/// answered at 47.5 s and the next pull stores 2. The consumer dies at 48.5 s and restarts
+/// at 49 s: it resumes at 2, no duplicate. (Checks counted from 0 s would answer at 50 s:
+/// offset 1, message 2 consumed twice.)
+#[test]
+fn b2_3_a_restarted_broker_times_holds_from_its_own_start() {
+    let mut c = consumer("c", 1);
+    c.processing = DurationDist::Constant(secs(1));
+    c.rocketmq.consume_thread_min = 1;
+    c.rocketmq.persist_consumer_offset_interval = secs(60);
+    c.crash = Some(CrashConfig {
+        point: CrashPoint::At(ms(48_500)),
+        restart_after: Some(ms(500)),
+    });
+    let mut s = scenario(2, 1, vec![c]);
+    s.producers[0].arrival = Arrival::Constant { interval: secs(5) };
+    s.broker.crash = Some(crate::model::config::BrokerCrash {
+        at: ms(1500),
+        restart_after: secs(1),
+    });
+    let s = summary_of(&s);
+    assert_eq!(
+        (s.produced, s.processed, s.duplicates, s.lost),
+        (2, 2, 0, 0)
+    );
+    assert_eq!(s.makespan_s, 33.0);
 }
 
 // ---------------------------------------------------------------------------------------------
